@@ -1,0 +1,44 @@
+"""Findings -> text for a terminal, workflow commands for GitHub Actions, or JSON for tools."""
+
+from __future__ import annotations
+
+import json
+
+from bot.linter import Finding
+from bot.rules import WARNING
+
+FORMATS = ("text", "github", "json")
+
+
+def text(findings: list[Finding]) -> list[str]:
+    return [f"{f.path}:{f.line}: {f.code} {f.name} {f.message}" for f in findings]
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(findings: list[Finding]) -> list[str]:
+    """Workflow commands, so Actions shows each finding as an annotation on the diff."""
+    out = []
+    for f in findings:
+        command = "warning" if f.severity == WARNING else "error"
+        props = f"file={_escape_property(f.path)},line={f.line},title={_escape_property(f'{f.code} {f.name}')}"
+        out.append(f"::{command} {props}::{_escape_data(f.message)}")
+    return out
+
+
+def as_json(findings: list[Finding], files_checked: int) -> str:
+    return json.dumps({"findings": [f.as_json() for f in findings], "files_checked": files_checked}, indent=2, ensure_ascii=False)
+
+
+def summary(errors: int, warnings: int, files_checked: int) -> str:
+    files = f"{files_checked} file{'s' if files_checked != 1 else ''} checked"
+    if not errors and not warnings:
+        return f"All clear: {files}, no problems found."
+    parts = [f"{errors} error{'s' if errors != 1 else ''}"] + ([f"{warnings} warning{'s' if warnings != 1 else ''}"] if warnings else [])
+    return f"Found {' and '.join(parts)} ({files})."

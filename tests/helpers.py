@@ -1,0 +1,61 @@
+"""Test helpers: fixtures that carry their own expectations."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_EXPECT = re.compile(
+    r"(?:<!--|\s#|^#)\s*expect(?:@(?P<at>\d+))?:\s*(?P<codes>CS\d{3}(?:\s*,\s*CS\d{3})*)\s*(?:-->)?\s*$"
+)
+
+
+def expected_findings(text: str) -> Counter:
+    """The (line, code) multiset declared by ``expect:`` comments.
+
+    ``<!-- expect: CS206 -->`` (or ``# expect: CS302`` in YAML) at the end of a
+    line expects those codes on that line; ``expect@1:`` names another line,
+    for lines that cannot carry a comment, such as a front-matter fence.
+    """
+    expected: Counter = Counter()
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        match = _EXPECT.search(line)
+        if match:
+            at = int(match["at"]) if match["at"] else number
+            for code in match["codes"].split(","):
+                expected[(at, code.strip())] += 1
+    return expected
+
+
+def found(findings) -> Counter:
+    return Counter((f.line, f.code) for f in findings)
+
+
+GOOD = """---
+tags: [loss-spikes]
+sources:
+  - https://example.org/paper
+---
+
+# A good case study
+
+## Main Challenge
+
+The loss spiked at step 14,500.
+
+## Solution that Did Not Work
+
+A rollback without a learning-rate change.
+
+## Solution that Worked
+
+A rollback plus a 25% lower learning rate.
+
+## Bugs/Missteps
+
+None recorded: the logbook says nothing more.
+
+## Learnings
+
+Keep checkpoints close together.
+"""

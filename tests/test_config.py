@@ -1,0 +1,119 @@
+"""Loading and validating .github/challenge-bot.yml: every bad key or value is named."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from bot import config
+from bot.config import ConfigError, from_mapping
+
+from conftest import REPO
+
+RAW = yaml.safe_load((REPO / config.CONFIG_PATH).read_text())
+
+
+def _with(path: str, value):
+    raw = copy.deepcopy(RAW)
+    node = raw
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    last = keys[-1]
+    if value is _DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return raw
+
+
+_DELETE = object()
+
+
+def test_repository_config_loads(cfg):
+    assert cfg.section_names == (
+        "Main Challenge",
+        "Solution that Did Not Work",
+        "Solution that Worked",
+        "Bugs/Missteps",
+        "Learnings",
+    )
+    assert list(cfg.models) == ["meta", "huggingface", "bloomberg"]
+    assert cfg.models["meta"].label == "model: OPT-175B"
+    assert cfg.max_file_size == 256 * 1024
+    assert set(cfg.template.stubs) == set(cfg.section_names)
+    assert len(cfg.template.placeholders) == 5
+
+
+BAD = [
+    ("sectons", [], "sectons: unknown key (allowed here: docs_url, index, limits, models, paths, review, rules, sections, tags)"),
+    ("sections", [], "sections: must be a non-empty list, got a list"),
+    ("sections.0", {"name": "X", "alias": []}, "sections[0].alias: unknown key (allowed here: aliases, name)"),
+    ("sections.1", "Main Challenge", "sections[1].name: 'Main Challenge' is listed twice"),
+    ("models.meta.color", "blue", 'models.meta.color: must be a 6-digit hex colour like "1f6feb", got \'blue\''),
+    ("models.meta.paper", "arxiv 2205.01068", "models.meta.paper: must be an http(s) URL, got 'arxiv 2205.01068'"),
+    ("models.meta.label", "model: IDEFICS", "models.huggingface.label: 'model: IDEFICS' is already the label of 'meta'"),
+    ("models.meta.name", _DELETE, "models.meta.name: is required"),
+    ("models.Meta AI", RAW["models"]["meta"], "models.Meta AI: a model folder must be lowercase kebab-case, got 'Meta AI'"),
+    ("tags.0", "Loss Divergence", "tags[0]: a tag must be lowercase kebab-case, got 'Loss Divergence'"),
+    ("limits.max_file_size", "256k", "limits.max_file_size: must be an integer of at least 1, got '256k'"),
+    ("limits.max_file_size", True, "limits.max_file_size: must be an integer of at least 1, got True"),
+    ("rules.ignore", ["CS999"], "rules.ignore: unknown rule code 'CS999' (see `challenge-bot rules`)"),
+    ("rules.ignore", ["missing-section"], "rules.ignore[0]: must be a rule code like CS303, got 'missing-section'"),
+    ("review.inline_comments", "yes", "review.inline_comments: must be true or false, got 'yes'"),
+    ("index.end", "<!-- case-study-index:start -->", "index.end: must differ from index.start"),
+    ("tags", _DELETE, "tags: is required"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[row[0] for row in BAD])
+def test_bad_config_names_file_and_key(path, value, message):
+    with pytest.raises(ConfigError) as caught:
+        from_mapping(_with(path, value), ".github/challenge-bot.yml")
+    assert str(caught.value) == f".github/challenge-bot.yml: {message}"
+
+
+def test_not_a_mapping():
+    with pytest.raises(ConfigError, match=r"^\.github/challenge-bot\.yml: must be a mapping, got a list$"):
+        from_mapping([1, 2])
+
+
+def test_invalid_yaml_and_duplicate_keys_are_reported_with_lines(repo):
+    path = repo / config.CONFIG_PATH
+    path.write_text("sections: [a\n")
+    with pytest.raises(ConfigError, match=r"^\.github/challenge-bot\.yml: invalid YAML: line 2: "):
+        config.load(repo)
+    path.write_text("tags: [a]\ntags: [b]\n")
+    with pytest.raises(ConfigError, match=r"invalid YAML: line 2: duplicate key 'tags'$"):
+        config.load(repo)
+
+
+def test_missing_template_is_a_config_error(repo):
+    (repo / "templates" / "case-study.md").unlink()
+    with pytest.raises(ConfigError, match=r"^\.github/challenge-bot\.yml: paths\.template: cannot read templates/case-study\.md: "):
+        config.load(repo)
+
+
+def test_find_root_walks_up(repo):
+    deep = repo / "case_studies" / "meta"
+    assert config.find_root(deep) == repo.resolve()
+    assert config.find_root(repo.parent) is None
+
+
+def test_another_knowledge_base_can_adopt_the_bot(tmp_path):
+    raw = {
+        "sections": ["Symptom", {"name": "Cause", "aliases": ["Root cause"]}, "Fix"],
+        "models": {"llama": {"name": "Llama", "label": "llama", "color": "ABCDEF", "description": "d", "paper": "https://x.org"}},
+        "tags": ["oom"],
+    }
+    cfg = from_mapping(raw)
+    assert cfg.section_names == ("Symptom", "Cause", "Fix")
+    assert cfg.models["llama"].color == "abcdef"
+    from bot.linter import lint_text
+
+    findings = lint_text("case_studies/llama/x.md", "# T\n\n## Symptom\n\nA.\n\n## Root Cause\n\nB.\n", cfg)
+    assert [(f.line, f.code) for f in findings] == [(1, "CS303"), (7, "CS208"), (9, "CS203")]

@@ -1,0 +1,139 @@
+"""The generated README index and index.json: content, order, escaping, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import index
+from bot.index import MarkersMissing, Record, first_sentence, render_block, render_json, replace_block
+from bot.linter import lint_file
+from helpers import GOOD
+
+
+def _record(cfg, path, text):
+    return lint_file(path, text.encode(), cfg).record
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("The loss spiked. Then it fell.", "The loss spiked."),
+        ("Adam (e.g. AdamW) diverged at 1.2e-4. Then more.", "Adam (e.g. AdamW) diverged at 1.2e-4."),
+        ("Run 11.0 started on 5 Nov. 2021 went wrong. More.", "Run 11.0 started on 5 Nov."),
+        ("See Fig. 1 for the plot. Then more.", "See Fig. 1 for the plot."),
+        ("Smith et al. 2023 saw it too. More.", "Smith et al. 2023 saw it too."),
+        ("No terminal punctuation", "No terminal punctuation"),
+        ("Why? Because. ", "Why?"),
+        ("x " * 200, ("x " * 119).strip() + "…"),
+    ],
+)
+def test_first_sentence(text, sentence):
+    assert first_sentence(text) == sentence
+
+
+def test_record_takes_title_summary_tags_sources(cfg):
+    text = GOOD.replace("The loss spiked at step 14,500.", "The **loss** spiked at [step 14,500](https://x.org). It fell later.")
+    assert _record(cfg, "case_studies/meta/good.md", text) == Record(
+        model="meta",
+        path="case_studies/meta/good.md",
+        title="A good case study",
+        summary="The loss spiked at step 14,500.",
+        tags=("loss-spikes",),
+        sources=("https://example.org/paper",),
+    )
+
+
+def test_summary_from_a_list_when_the_section_starts_with_one(cfg):
+    text = GOOD.replace("The loss spiked at step 14,500.", "- Eleven rollbacks were needed. And more.\n  continued\n- second item")
+    assert _record(cfg, "case_studies/meta/good.md", text).summary == "Eleven rollbacks were needed."
+
+
+def test_files_that_are_not_case_studies_have_no_record(cfg):
+    assert _record(cfg, "case_studies/meta/README.md", GOOD) is None
+    assert _record(cfg, "case_studies/mistral/x.md", GOOD) is None
+    assert _record(cfg, "drafts/x.md", GOOD) is None
+
+
+def test_block_lists_every_model_sorted_by_title_with_escaping(cfg):
+    records = [
+        Record("meta", "case_studies/meta/b.md", "beta | pipes", "Has a | pipe.", ("loss-spikes",), ()),
+        Record("meta", "case_studies/meta/a.md", "Alpha [draft]", "First.", (), ()),
+        Record("bloomberg", "case_studies/bloomberg/c.md", "Gamma", "Third.", ("compute-budget", "training-plateau"), ()),
+    ]
+    assert render_block(records, cfg) == "\n".join(
+        [
+            index.NOTE,
+            "",
+            "### OPT-175B (Meta AI)",
+            "",
+            "[Paper](https://arxiv.org/abs/2205.01068) · 2 case studies",
+            "",
+            "| Case study | Summary | Tags |",
+            "| --- | --- | --- |",
+            "| [Alpha \\[draft\\]](case_studies/meta/a.md) | First. |  |",
+            "| [beta \\| pipes](case_studies/meta/b.md) | Has a \\| pipe. | `loss-spikes` |",
+            "",
+            "### IDEFICS-80B (Hugging Face M4)",
+            "",
+            "[Paper](https://huggingface.co/HuggingFaceM4/idefics-80b) · 0 case studies",
+            "",
+            "_No case studies yet._",
+            "",
+            "### BloombergGPT (Bloomberg)",
+            "",
+            "[Paper](https://arxiv.org/abs/2303.17564) · 1 case study",
+            "",
+            "| Case study | Summary | Tags |",
+            "| --- | --- | --- |",
+            "| [Gamma](case_studies/bloomberg/c.md) | Third. | `compute-budget` `training-plateau` |",
+        ]
+    )
+
+
+def test_json_is_sorted_and_complete(cfg):
+    records = [
+        Record("bloomberg", "case_studies/bloomberg/c.md", "Gamma", "Third.", ("compute-budget",), ("https://a.org",)),
+        Record("meta", "case_studies/meta/a.md", "Alpha", "First.", (), ()),
+    ]
+    data = json.loads(render_json(records, cfg))
+    assert data == {
+        "version": 1,
+        "case_studies": [
+            {"model": "meta", "path": "case_studies/meta/a.md", "title": "Alpha", "summary": "First.", "tags": [], "sources": []},
+            {
+                "model": "bloomberg",
+                "path": "case_studies/bloomberg/c.md",
+                "title": "Gamma",
+                "summary": "Third.",
+                "tags": ["compute-budget"],
+                "sources": ["https://a.org"],
+            },
+        ],
+    }
+    assert render_json(list(reversed(records)), cfg) == render_json(records, cfg)
+
+
+def test_replace_block_touches_only_the_inside(cfg):
+    readme = "Intro\r\n<!-- case-study-index:start -->\r\nold\r\n<!-- case-study-index:end -->\r\nOutro\r\n"
+    assert replace_block(readme, "new\nblock", cfg) == (
+        "Intro\r\n<!-- case-study-index:start -->\r\nnew\r\nblock\r\n\r\n<!-- case-study-index:end -->\r\nOutro\r\n"
+    )
+    once = replace_block(readme, "x", cfg)
+    assert replace_block(once, "x", cfg) == once
+
+
+@pytest.mark.parametrize(
+    ("readme", "problem"),
+    [
+        ("nothing", "README lacks the index markers; add the lines <!-- case-study-index:start --> and <!-- case-study-index:end --> where the index should go"),
+        ("<!-- case-study-index:start -->\n", "README must hold each index marker exactly once (found 1 start and 0 end markers)"),
+        ("<!-- case-study-index:start -->\n<!-- case-study-index:start -->\n<!-- case-study-index:end -->", "README must hold each index marker exactly once (found 2 start and 1 end markers)"),
+        ("<!-- case-study-index:end -->\n<!-- case-study-index:start -->\n", "the end marker <!-- case-study-index:end --> comes before the start marker"),
+    ],
+)
+def test_bad_markers(readme, problem, cfg):
+    with pytest.raises(MarkersMissing) as caught:
+        replace_block(readme, "x", cfg)
+    assert str(caught.value) == problem
