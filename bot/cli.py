@@ -7,7 +7,6 @@ configuration error. Users never see a traceback.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from pathlib import Path
@@ -150,6 +149,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     stale = [(cfg.readme, readme_path, readme or "", state.readme), (cfg.index_json, json_path, current_json or "", state.json)]
     stale = [entry for entry in stale if entry[2] != entry[3]]
     if args.check:
+        import difflib
+
         for rel, _, old, new in stale:
             sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}"))
         print(messages.INDEX_STALE if stale else messages.INDEX_CURRENT, file=sys.stderr)

@@ -9,9 +9,9 @@ adopt the bot by writing its own file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, NamedTuple
 
 import yaml
 
@@ -32,16 +32,14 @@ class ConfigError(Exception):
         super().__init__(where + problem)
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """A required section: its canonical heading text and the other names people use for it."""
 
     name: str
     aliases: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     """A model folder under the case studies, as registered in the config."""
 
     folder: str
@@ -52,17 +50,15 @@ class Model:
     paper: str
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """What the linter needs from ``templates/case-study.md``."""
 
     text: str = ""
     placeholders: tuple[str, ...] = ()
-    stubs: Mapping[str, str] = field(default_factory=dict)
+    stubs: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The validated configuration. Paths are relative to the repository root."""
 
     sections: tuple[Section, ...]
@@ -286,8 +282,6 @@ def load(root: Path, path: Path | None = None) -> Config:
 
 
 def _with_template(cfg: Config, root: Path) -> Config:
-    from dataclasses import replace
-
     from bot.template import read_template
 
     path = root / cfg.template_path
@@ -295,7 +289,7 @@ def _with_template(cfg: Config, root: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(cfg.source, "paths.template", f"cannot read {cfg.template_path}: {exc}") from None
-    return replace(cfg, template=read_template(text, cfg.section_names))
+    return cfg._replace(template=read_template(text, cfg.section_names))
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from bot import document, frontmatter, outline
 from bot.config import Config
 from bot.paths import Place, place
 
 
-@dataclass
 class FileContext:
-    """One file. ``data`` is None when the file was too large to read."""
+    """One file. ``data`` is None when the file was too large to read. Parsed forms are computed once, on demand."""
 
-    path: str
-    cfg: Config
-    data: bytes | None
-    size: int
+    def __init__(self, path: str, cfg: Config, data: bytes | None, size: int) -> None:
+        self.path, self.cfg, self.data, self.size = path, cfg, data, size
 
     @cached_property
     def place(self) -> Place:
@@ -47,8 +44,7 @@ class FileContext:
         return front.end_line + 1 if front else 1
 
 
-@dataclass
-class RepoContext:
+class RepoContext(NamedTuple):
     """The generated index as it is on disk and as it should be."""
 
     cfg: Config

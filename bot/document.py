@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mistune.block_parser import BlockParser
 from mistune.core import BlockState
@@ -25,8 +24,7 @@ _INLINE_MARKUP = re.compile(r"[\\`*_\[\]<>&!~]")
 _HTML_COMMENT = re.compile(r"\s*<!--.*?-->\s*", re.S)
 
 
-@dataclass(frozen=True)
-class FrontMatter:
+class FrontMatter(NamedTuple):
     """The raw YAML between the ``---`` fences; ``closed`` is False when the end fence is missing."""
 
     text: str
@@ -35,8 +33,7 @@ class FrontMatter:
     closed: bool
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """One root-level block: its kind, its first line and, for headings, level and plain text."""
 
     kind: str
@@ -51,8 +48,7 @@ class Block:
         return self.kind == "heading"
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """A parsed Markdown file: the lines as written, its front matter and root-level blocks."""
 
     lines: tuple[str, ...]
@@ -60,7 +56,6 @@ class Document:
     blocks: tuple[Block, ...]
     newline: str = "\n"
     has_bom: bool = False
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def headings(self) -> tuple[Block, ...]:
@@ -153,7 +148,7 @@ def _stamp(state: BlockState, before: int, offset: int) -> None:
 
 
 _BLOCK_PARSER = _LineParser()
-_INLINE_PARSER = InlineParser()
+_INLINE_PARSER: InlineParser | None = None  # built on first use: most headings are plain text
 
 
 def split_lines(text: str) -> list[str]:
@@ -231,6 +226,9 @@ def inline_text(markdown: str) -> str:
     """The plain text of inline Markdown: what a reader sees, markup removed."""
     if not _INLINE_MARKUP.search(markdown):
         return " ".join(markdown.split())
+    global _INLINE_PARSER
+    if _INLINE_PARSER is None:
+        _INLINE_PARSER = InlineParser()
     tokens = _INLINE_PARSER(markdown.strip(), {"ref_links": {}})
     return " ".join("".join(_plain(tokens)).split())
 

@@ -6,15 +6,15 @@ the byte-order mark and the final newline are kept as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.context import FileContext
 from bot.linter import Finding
 from bot.template import stub
 
 
-@dataclass(frozen=True)
-class Change:
+
+class Change(NamedTuple):
     line: int
     description: str
 

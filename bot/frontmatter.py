@@ -6,7 +6,8 @@ types are judged from the YAML tags: ``tags: [2023]`` is an integer, not a tag.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -18,18 +19,16 @@ _STR = "tag:yaml.org,2002:str"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     value: str
     line: int
 
 
-@dataclass(frozen=True)
-class Metadata:
+class Metadata(NamedTuple):
     """Valid list fields (key -> items), the line of each key, and what was wrong."""
 
-    fields: dict[str, tuple[Item, ...]] = field(default_factory=dict)
-    key_lines: dict[str, int] = field(default_factory=dict)
+    fields: Mapping[str, tuple[Item, ...]] = MappingProxyType({})
+    key_lines: Mapping[str, int] = MappingProxyType({})
     problems: tuple[tuple[int, str], ...] = ()
     readable: bool = True  # False when the YAML as a whole could not be read
 

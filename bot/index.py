@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from bot.config import Config
 from bot.context import FileContext
@@ -16,8 +16,7 @@ _ABBREVIATIONS = ("e.g", "i.e", "vs", "cf", "approx", "fig", "figs", "al", "no",
 SUMMARY_LIMIT = 240
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One case study as the index shows it."""
 
     model: str
@@ -28,7 +27,7 @@ class Record:
     sources: tuple[str, ...]
 
     def as_json(self) -> dict:
-        data = asdict(self)
+        data = self._asdict()
         data["tags"], data["sources"] = list(self.tags), list(self.sources)
         return data
 

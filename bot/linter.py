@@ -6,7 +6,7 @@ CLI; the App and the Actions report read them through the GitHub gateway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bot import index as index_mod
 from bot.config import Config
@@ -15,8 +15,7 @@ from bot.paths import is_case_study, is_skipped
 from bot.rules import ERROR, REGISTRY, Rule, by_scope
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """Replace lines ``start_line``..``end_line`` (inclusive) with ``replacement``."""
 
     start_line: int
@@ -24,8 +23,7 @@ class Fix:
     replacement: str
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: str
     line: int
     code: str
@@ -54,12 +52,20 @@ class Finding:
         }
 
 
-@dataclass
 class FileResult:
-    findings: list[Finding] = field(default_factory=list)
-    record: index_mod.Record | None = None
-    context: FileContext | None = None
-    checked: bool = True  # False for files the linter skips (README.md, index.json)
+    """What linting one file gave: its findings, its index record and the parsed context."""
+
+    __slots__ = ("findings", "record", "context", "checked")
+
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        record: index_mod.Record | None = None,
+        context: FileContext | None = None,
+        checked: bool = True,  # False for files the linter skips (README.md, index.json)
+    ) -> None:
+        self.findings = findings or []
+        self.record, self.context, self.checked = record, context, checked
 
 
 def sort_key(f: Finding) -> tuple:
@@ -101,8 +107,7 @@ def lint_text(path: str, text: str, cfg: Config) -> list[Finding]:
     return lint_file(path, text.encode("utf-8"), cfg).findings
 
 
-@dataclass(frozen=True)
-class IndexState:
+class IndexState(NamedTuple):
     """The generated files as they should be; ``readme`` is None when the markers are unusable."""
 
     readme: str | None

@@ -8,7 +8,7 @@ counts as its section everywhere else.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.config import Section
 from bot.document import Block, Document
@@ -23,8 +23,7 @@ def normalise(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
 
 
-@dataclass(frozen=True)
-class SectionHeading:
+class SectionHeading(NamedTuple):
     """A heading that names a required section, exactly or as a variant."""
 
     block: Block
@@ -44,8 +43,7 @@ class SectionHeading:
         return f"## {self.name}"
 
 
-@dataclass(frozen=True)
-class Outline:
+class Outline(NamedTuple):
     """The classified headings of one document, in document order."""
 
     title: Block | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.config import Config
 
@@ -11,8 +11,7 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 SKIPPED_NAMES = ("README.md",)
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """A path split into the parts the layout rules talk about."""
 
     path: str

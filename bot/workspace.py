@@ -7,8 +7,6 @@ are independent, so two cores halve the wall time.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Config
@@ -23,11 +21,13 @@ class UsageError(Exception):
     """A problem with what the user asked for (exit status 2)."""
 
 
-@dataclass
 class Report:
-    findings: list[Finding] = field(default_factory=list)
-    files_checked: int = 0
-    records: list[Record] = field(default_factory=list)
+    """Findings over a set of files, how many were checked, and the index records found."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.files_checked = 0
+        self.records: list[Record] = []
 
     @property
     def errors(self) -> int:
@@ -124,6 +124,8 @@ def lint_tree(root: Path, cfg: Config, rels: list[str], jobs: int = 0) -> Report
     if not jobs:
         jobs = (os.cpu_count() or 1) if len(rels) >= PARALLEL_THRESHOLD else 1
     if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor  # only for large trees: it costs 25 ms to import
+
         size = max(1, len(rels) // (jobs * 8))
         chunks = [rels[i : i + size] for i in range(0, len(rels), size)]
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(root, cfg)) as pool:

@@ -38,7 +38,7 @@ def _without_front_matter(text: str) -> str:
 
 
 def _repository_markdown() -> list[Path]:
-    skip = {".git", "node_modules", ".venv"}
+    skip = {".git", "node_modules", ".venv", ".cache"}
     return sorted(p for p in REPO.rglob("*.md") if not skip & set(p.relative_to(REPO).parts))
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from bot.context import FileContext
 from bot.rules.layout import human_size
 from bot.rules.registry import WARNING, rule
@@ -57,6 +55,8 @@ def unknown_tag(ctx: FileContext):
     vocabulary = ctx.cfg.tags
     for item in ctx.meta.fields.get("tags", ()):
         if item.value not in vocabulary:
+            import difflib  # only needed when there is something to report
+
             close = difflib.get_close_matches(item.value, vocabulary, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known tags: {', '.join(vocabulary)}"
             yield item.line, f"unknown tag {item.value!r}{hint}"

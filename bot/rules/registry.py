@@ -10,10 +10,8 @@ is a programming error and fails loudly.
 
 from __future__ import annotations
 
-import inspect
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
@@ -28,8 +26,7 @@ class RegistryError(Exception):
     """A rule was registered wrongly; raised at import time."""
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     name: str
     severity: str
@@ -39,6 +36,8 @@ class Rule:
 
     @property
     def doc(self) -> str:
+        import inspect  # only the docs need it; keep `check` fast to start
+
         return inspect.cleandoc(self.check.__doc__ or "")
 
     @property

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from bot.context import FileContext
 from bot.outline import normalise
 from bot.rules.registry import rule
@@ -175,6 +173,8 @@ def unknown_section(ctx: FileContext):
 
     **Good:** `### Results` inside `## Solution that Worked`
     """
+    import difflib  # only needed when there is something to report
+
     names = ctx.cfg.section_names
     for heading in ctx.outline.unknown:
         close = difflib.get_close_matches(normalise(heading.text), [normalise(n) for n in names], n=1, cutoff=0.6)
