@@ -32,6 +32,10 @@ class ConfigError(Exception):
         super().__init__(where + problem)
 
 
+class ConfigMissing(ConfigError):
+    """The repository has no config file: it has not adopted the bot."""
+
+
 class Section(NamedTuple):
     """A required section: its canonical heading text and the other names people use for it."""
 
@@ -267,29 +271,36 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+def parse(text: str | bytes, file: str = CONFIG_PATH, template_text: str | None = None, root: Path | None = None) -> Config:
+    """Parse and validate config text (as read from disk or from GitHub), with the template's text if known."""
+    try:
+        raw = yaml.load(text, Loader=_SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "", f"invalid YAML: {_yaml_problem(exc)}") from None
+    cfg = from_mapping(raw, file, root)
+    return cfg if template_text is None else with_template(cfg, template_text)
+
+
+def with_template(cfg: Config, template_text: str) -> Config:
+    from bot.template import read_template  # the template module parses Markdown; config must not need it
+
+    return cfg._replace(template=read_template(template_text, cfg.section_names))
+
+
 def load(root: Path, path: Path | None = None) -> Config:
-    """Read, parse and validate the config file of the repository at ``root``."""
+    """Read, parse and validate the config file of the repository at ``root``, and its template."""
     path = path or root / CONFIG_PATH
     shown = _shown(path, root)
     try:
-        raw = yaml.load(path.read_bytes(), Loader=_SafeLoader)
+        text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(shown, "", f"cannot read the file ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(shown, "", f"invalid YAML: {_yaml_problem(exc)}") from None
-    cfg = from_mapping(raw, shown, root)
-    return _with_template(cfg, root)
-
-
-def _with_template(cfg: Config, root: Path) -> Config:
-    from bot.template import read_template
-
-    path = root / cfg.template_path
+    cfg = parse(text, shown, root=root)
     try:
-        text = path.read_text(encoding="utf-8")
+        template = (root / cfg.template_path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(cfg.source, "paths.template", f"cannot read {cfg.template_path}: {exc}") from None
-    return cfg._replace(template=read_template(text, cfg.section_names))
+    return with_template(cfg, template)
 
 
 def _shown(path: Path, root: Path) -> str:

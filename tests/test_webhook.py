@@ -1,0 +1,212 @@
+"""The webhook service: signatures, bad input, durable recording, dedupe, resume, retries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from bot import settings as settings_mod
+from bot.app import create_app
+from bot.github_data import TransientError
+from bot.webhook import signature_ok
+from fakes import FakeGateway
+from helpers import GOOD
+from test_handlers import pr_event
+
+SECRET = "s3cret-for-tests"
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def gw():
+    return FakeGateway()
+
+
+@pytest.fixture
+def app(tmp_path, gw):
+    return create_app({"webhook_secret": SECRET, "db_path": str(tmp_path / "deliveries.sqlite3"), "workers": 0}, gateway_factory=lambda inst, repo: gw)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def post(client, payload, event="pull_request", delivery="d-1", secret=SECRET, content_type="application/json", body=None):
+    body = json.dumps(payload).encode() if body is None else body
+    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(body, secret), "Content-Type": content_type}
+    return client.post("/webhook", data=body, headers=headers)
+
+
+def service(app):
+    return app.extensions["challenge_bot"].service
+
+
+def test_github_signature_test_vector():
+    header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert signature_ok("It's a Secret to Everybody", b"Hello, World!", header)
+    assert not signature_ok("It's a Secret to Everybody", b"Hello, World?", header)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "sha256=", "sha256=nothex", "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", sign(b"other body"), sign(b"{}", "wrong secret"), "sha256=é"],
+)
+def test_missing_wrong_and_malformed_signatures_are_401(client, header):
+    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d", "Content-Type": "application/json"}
+    if header is not None:
+        headers["X-Hub-Signature-256"] = header
+    response = client.post("/webhook", data=b"{}", headers=headers)
+    assert (response.status_code, response.json) == (401, {"error": "missing or invalid X-Hub-Signature-256"})
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "error"),
+    [
+        (b'{"action": "opened", "pull_req', "application/json", 400, "body is not JSON"),
+        (b"payload=%7B%7D", "application/x-www-form-urlencoded", 415, "set the webhook content type to application/json"),
+        (b"\xff\xfe not json", "application/json", 400, "body is not JSON"),
+        (b"[1, 2]", "application/json", 400, "body is not a JSON object"),
+        (b"", "application/json", 400, "body is not JSON"),
+    ],
+)
+def test_bad_bodies(client, body, content_type, status, error):
+    response = post(client, None, body=body, content_type=content_type)
+    assert (response.status_code, response.json) == (status, {"error": error})
+
+
+def test_oversized_body_is_413(client):
+    body = b"{" + b" " * (25 * 1024 * 1024) + b"}"
+    response = post(client, None, body=body)
+    assert (response.status_code, response.json) == (413, {"error": "payload too large"})
+
+
+def test_missing_headers_are_400(client):
+    body = b"{}"
+    response = client.post("/webhook", data=body, headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_ping_unknown_events_and_unhandled_actions(client, app):
+    assert (post(client, {"zen": "hi"}, event="ping").status_code, post(client, {"zen": "hi"}, event="ping").json) == (200, {"status": "pong"})
+    assert post(client, {"action": "created"}, event="star", delivery="d-2").json == {"status": "ignored"}
+    assert post(client, {"action": "labeled", "pull_request": {}}, delivery="d-3").json == {"status": "ignored"}
+    assert app.extensions["challenge_bot"].store.counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"action": "opened"}, "missing field repository.full_name"),
+        ({"action": "opened", "repository": {"full_name": "o/r"}, "pull_request": {"number": "7"}}, "field pull_request.number has the wrong type (str)"),
+        ({"action": "opened", "repository": {"full_name": 42}, "pull_request": {"number": 7}}, "field repository.full_name has the wrong type (int)"),
+        ({"action": "opened", "repository": [], "pull_request": {"number": 7}}, "missing field repository.full_name"),
+    ],
+)
+def test_payloads_missing_fields_are_dropped_not_crashed(client, app, payload, reason):
+    response = post(client, payload)
+    assert (response.status_code, response.json) == (202, {"status": "dropped", "reason": reason})
+    assert app.extensions["challenge_bot"].store.counts() == {}
+
+
+def test_fields_missing_deeper_are_dropped_by_the_worker(client, app):
+    payload = {"action": "opened", "repository": {"full_name": "octo/kb"}, "installation": {"id": 1}, "pull_request": {"number": 7, "head": {}}}
+    assert post(client, payload).json == {"status": "queued"}
+    assert service(app).drain() == 1
+    row = app.extensions["challenge_bot"].store.get("d-1")
+    assert (row["status"], row["last_error"]) == ("dropped", "missing field pull_request.head.sha")
+
+
+def test_the_same_delivery_ten_times_is_processed_once(client, app, gw):
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    payload = pr_event(gw, number)
+    answers = [post(client, payload, delivery="same").json["status"] for _ in range(10)]
+    assert answers == ["queued"] + ["duplicate"] * 9
+    assert service(app).drain() == 1
+    assert len(gw.check_runs) == 1 and len(gw.comments[number]) == 1
+    assert post(client, payload, delivery="same").json == {"status": "duplicate"}
+    assert service(app).drain() == 0
+
+
+def test_unfinished_deliveries_are_resumed_after_a_crash(tmp_path, gw):
+    db = str(tmp_path / "d.sqlite3")
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    first = create_app({"webhook_secret": SECRET, "db_path": db, "workers": 0}, gateway_factory=lambda i, r: gw)
+    assert post(first.test_client(), pr_event(gw, number)).status_code == 202
+    # The process claimed the delivery, then died before finishing it.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE deliveries SET status='working', owner=?, lease_until=1e12", (first.extensions["challenge_bot"].store.owner.rsplit(":", 1)[0] + ":deadbeef",))
+    assert service(first).drain() == 0  # leased by the dead run: not claimed twice meanwhile
+    restarted = create_app({"webhook_secret": SECRET, "db_path": db, "workers": 1}, gateway_factory=lambda i, r: gw)
+    try:
+        assert service(restarted).wait_idle(10)
+    finally:
+        service(restarted).stop()
+    assert restarted.extensions["challenge_bot"].store.get("d-1")["status"] == "done"
+    assert len(gw.check_runs) == 1
+
+
+def test_transient_failures_are_retried_and_the_last_one_is_shown(client, app, gw):
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    bot = app.extensions["challenge_bot"]
+    bot.service.backoff = 0
+    calls = []
+
+    def flaky(n):
+        calls.append(n)
+        raise TransientError("GitHub answered 502", 502)
+
+    gw.changed_files = flaky
+    post(client, pr_event(gw, number))
+    assert bot.service.drain() == 5  # max_attempts
+    row = bot.store.get("d-1")
+    assert (row["status"], row["attempts"], row["last_error"]) == ("failed", 5, "TransientError: GitHub answered 502")
+    (check,) = gw.check_runs
+    assert (check.conclusion, check.title) == ("failure", "The review could not be completed")
+    assert "after 5 attempts: GitHub answered 502" in check.summary
+
+
+def test_a_bug_in_a_handler_fails_the_delivery_and_keeps_the_worker(client, app, gw):
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    gw.changed_files = lambda n: 1 / 0
+    post(client, pr_event(gw, number))
+    post(client, {"action": "created"}, event="star", delivery="d-2")
+    assert service(app).drain() == 1
+    assert app.extensions["challenge_bot"].store.get("d-1")["last_error"] == "ZeroDivisionError: division by zero"
+    assert gw.check_runs[0].title == "The review could not be completed"
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.json) == (200, {"status": "ok", "deliveries": {}})
+
+
+def test_settings_come_from_the_environment_at_creation(tmp_path):
+    with pytest.raises(settings_mod.SettingsError, match="GITHUB_WEBHOOK_SECRET is not set"):
+        create_app(environ={})
+    with pytest.raises(settings_mod.SettingsError, match="GITHUB_APP_ID and GITHUB_PRIVATE_KEY"):
+        create_app(environ={"GITHUB_WEBHOOK_SECRET": "x", "CHALLENGE_BOT_DB": str(tmp_path / "d")})
+    with pytest.raises(settings_mod.SettingsError, match="CHALLENGE_BOT_WORKERS must be a number, got 'many'"):
+        settings_mod.load({"GITHUB_WEBHOOK_SECRET": "x", "CHALLENGE_BOT_WORKERS": "many"})
+    loaded = settings_mod.load({"GITHUB_WEBHOOK_SECRET": "x", "GITHUB_API_URL": "https://ghe.example/api/v3/", "CHALLENGE_BOT_WORKERS": "2"})
+    assert (loaded.api_url, loaded.workers, loaded.db_path) == ("https://ghe.example/api/v3", 2, "challenge-bot.sqlite3")
+
+
+def test_logs_are_json_lines_with_the_delivery(client, app, gw, capsys):
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    post(client, pr_event(gw, number), delivery="log-me")
+    service(app).drain()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    done = [line for line in lines if line.get("outcome") == "reviewed"]
+    assert len(done) == 1
+    assert {k: done[0][k] for k in ("delivery", "event", "action", "repository", "pr", "msg")} == {
+        "delivery": "log-me", "event": "pull_request", "action": "opened", "repository": "octo/kb", "pr": str(number), "msg": "done"
+    }
