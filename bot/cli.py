@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from bot import __version__, formats, messages
 from bot.config import CONFIG_PATH, Config, ConfigError, find_root, load
+from bot.github_data import GatewayError
 from bot.workspace import UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=formats.FORMATS, default="text", help="output format (default: text)")
     check.add_argument("--fix", action="store_true", help="rewrite misnamed headings (CS208) and insert missing sections (CS203)")
     check.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: by tree size)")
+    check.add_argument("--changed-since", metavar="REF", help="check only case studies changed since REF (all of them when the rules changed)")
+    check.add_argument("--summary", metavar="FILE", help="append a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)")
+    check.add_argument("--result", metavar="FILE", help="write the result as JSON for `challenge-bot report`")
     check.set_defaults(run=cmd_check)
 
     new = sub.add_parser("new", help="start a case study from the template")
@@ -75,12 +79,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot import workspace
 
     root, cfg = load_repository(args)
-    rels = workspace.collect(root, cfg, args.paths)
+    if args.changed_since:
+        if args.paths:
+            raise UsageError("give either paths or --changed-since, not both")
+        changed = workspace.changed_since(root, cfg, args.changed_since)
+        rels = workspace.collect(root, cfg, None) if changed is None else changed
+    else:
+        rels = workspace.collect(root, cfg, args.paths)
     if args.fix:
         _fix_files(root, cfg, rels)
     report = workspace.lint_tree(root, cfg, rels, jobs=max(args.jobs, 0))
-    if not args.paths:
+    if not args.paths and not args.changed_since:
         report.findings += workspace.check_index(root, cfg, report.records)
+    if args.summary:
+        _append(Path(args.summary), formats.markdown_summary(report.findings, report.files_checked, cfg))
+    if args.result:
+        from bot import result
+
+        head = os.environ.get("GITHUB_SHA") or _git_head(root)
+        workspace.write_atomic(Path(args.result), result.dump(head, report.checked, report.findings, report.records, report.line_texts))
     if args.format == "json":
         print(formats.as_json(report.findings, report.files_checked))
     else:
@@ -89,6 +106,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(line)
         print(formats.summary(report.errors, report.warnings, report.files_checked), file=sys.stderr)
     return EXIT_FINDINGS if report.errors else EXIT_OK
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _git_head(root: Path) -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, check=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise UsageError("--result needs GITHUB_SHA or a git checkout to name the commit checked") from None
 
 
 def _fix_files(root: Path, cfg: Config, rels: list[str]) -> None:
@@ -179,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         print(f"{messages.PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except GatewayError as exc:
+        print(f"{messages.PROG}: GitHub error: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

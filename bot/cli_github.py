@@ -1,9 +1,102 @@
-"""The GitHub-facing commands (serve, report). Filled in by the App and Actions work."""
+"""The GitHub-facing commands: serve (the App), report and publish-index (Actions).
+
+Imported lazily: none of this, nor Flask or PyGithub, is loaded for `check`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot import messages
 
 
 def add_github_commands(sub: argparse._SubParsersAction) -> None:
-    return None
+    serve = sub.add_parser("serve", help="run the GitHub App webhook service for development")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
+    report = sub.add_parser("report", help="publish a check result on its pull request (GitHub Actions, workflow_run)")
+    report.add_argument("--result", required=True, metavar="FILE", help="the result file written by `check --result`")
+    report.add_argument("--event", metavar="FILE", help="the workflow_run event (default: $GITHUB_EVENT_PATH)")
+    report.set_defaults(run=cmd_report)
+
+    publish = sub.add_parser("publish-index", help="regenerate the index and commit it on GitHub (GitHub Actions)")
+    publish.add_argument("--branch", help="the branch to update (default: the repository's default branch)")
+    publish.set_defaults(run=cmd_publish_index)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from bot.app import create_app
+
+    app = create_app()
+    print(f"challenge-bot: listening on http://{args.host}:{args.port}/webhook", file=sys.stderr)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def _env(name: str) -> str:
+    from bot.workspace import UsageError
+
+    value = os.environ.get(name)
+    if not value:
+        raise UsageError(f"{name} is not set; this command runs in GitHub Actions (or set it yourself)")
+    return value
+
+
+def _gateway():
+    from bot.gateway import DEFAULT_API_URL, TokenGateways
+
+    api = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    return TokenGateways(_env("GITHUB_TOKEN"), api, write_interval=None)(None, _env("GITHUB_REPOSITORY"))
+
+
+def _output(**values: str) -> None:
+    """Step outputs for later steps, through $GITHUB_OUTPUT when it is set."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot import actions, result as result_mod
+    from bot.cli import load_repository
+    from bot.payload import PayloadError
+    from bot.remote import Cache
+    from bot.workspace import UsageError
+
+    _, cfg = load_repository(args)  # the base branch's config: the one in this trusted checkout
+    event_path = Path(args.event or _env("GITHUB_EVENT_PATH"))
+    try:
+        event = json.loads(event_path.read_bytes())
+        raw = Path(args.result).read_bytes()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the event or the result: {exc}") from None
+    try:
+        result = result_mod.load(raw)
+        outcome = actions.report(_gateway(), event, result, cfg, Cache())
+    except (result_mod.ResultError, PayloadError) as exc:
+        raise UsageError(f"refusing the result: {exc}") from None
+    print(f"challenge-bot: {outcome}")
+    _output(outcome=outcome)
+    return 0
+
+
+def cmd_publish_index(args: argparse.Namespace) -> int:
+    from bot.publish import publish_index
+    from bot.remote import Cache
+
+    gateway = _gateway()
+    branch = args.branch or gateway.default_branch()
+    outcome = publish_index(gateway, branch, Cache())
+    detail = {"unchanged": messages.INDEX_CURRENT, "committed": f"Committed {outcome.sha} on {branch}.", "pull-request": f"Opened or updated pull request #{outcome.number}."}
+    print(detail[outcome.kind])
+    _output(outcome=outcome.kind, sha=outcome.sha or "", pull_request=str(outcome.number or ""))
+    return 0

@@ -36,6 +36,19 @@ def as_json(findings: list[Finding], files_checked: int) -> str:
     return json.dumps({"findings": [f.as_json() for f in findings], "files_checked": files_checked}, indent=2, ensure_ascii=False)
 
 
+def markdown_summary(findings: list[Finding], files_checked: int, cfg) -> str:
+    """A Markdown report for a CI job summary: one table row per finding, linked to its rule."""
+    errors = sum(f.is_error for f in findings)
+    lines = ["## challenge-bot", "", summary(errors, len(findings) - errors, files_checked), ""]
+    if findings:
+        lines += ["| File | Line | Rule | Problem |", "| --- | ---: | --- | --- |"]
+        for f in findings:
+            message = " ".join(f.message.split()).replace("|", "\\|").replace("<", "&lt;")
+            lines.append(f"| `{f.path}` | {f.line} | [{f.code} {f.name}]({cfg.rule_url(f.code, f.name)}) | {message} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def summary(errors: int, warnings: int, files_checked: int) -> str:
     files = f"{files_checked} file{'s' if files_checked != 1 else ''} checked"
     if not errors and not warnings:

@@ -308,9 +308,12 @@ class PyGithubGateway:
         return self.commit_files(branch, base_sha, files, message)
 
     @_translated
-    def find_open_pull(self, head_branch: str, base: str) -> int | None:
-        owner = self.repo.split("/")[0]
-        pulls = self._call("GET", "/pulls", parameters={"state": "open", "head": f"{owner}:{head_branch}", "base": base})
+    def find_open_pull(self, head_branch: str, base: str | None, owner: str | None = None) -> int | None:
+        """The open pull request from ``owner:head_branch`` (owner defaults to this repository's)."""
+        parameters = {"state": "open", "head": f"{owner or self.repo.split('/')[0]}:{head_branch}"}
+        if base:
+            parameters["base"] = base
+        pulls = self._call("GET", "/pulls", parameters=parameters)
         return pulls[0]["number"] if pulls else None
 
     @_translated

@@ -13,7 +13,7 @@ from bot import commands, messages as m, review as review_mod
 from bot.config import ConfigError, ConfigMissing
 from bot.github_data import GatewayError
 from bot.payload import PayloadError, field, optional
-from bot.publish import publish_index, publish_review
+from bot.publish import finish_review, publish_index
 from bot.remote import Cache, checked_paths, config_paths, lint_changed, load_config, review_config
 from bot.review import ReviewInput
 from bot.routing import Router
@@ -91,15 +91,8 @@ def review(ctx: Context, number: int, head_sha: str | None = None, base_ref: str
         return Reviewed("ignored: no config", head_sha)
     except ConfigError as exc:
         plan = review_mod.plan(ReviewInput(head_sha, tuple(files), (), None, config_error=str(exc)))
-    fresh = gw.pull_request(number)  # right before writing: a late worker must not overwrite a newer result
-    if fresh.head_sha != head_sha:
-        return Reviewed("stale", head_sha)
-    if fresh.state != "open":
-        return Reviewed("closed", head_sha)
     paths = [f.path for f in files] + [f.previous_path for f in files if f.previous_path]
-    labels = review_mod.plan_labels(paths, fresh.labels, cfg) if cfg else review_mod.LabelPlan((), ())
-    publish_review(gw, fresh, plan, labels, cfg, ctx.cache)
-    return Reviewed("reviewed", head_sha)
+    return Reviewed(finish_review(gw, number, head_sha, paths, plan, cfg, ctx.cache), head_sha)
 
 
 def report_failure(ctx: Context, payload: dict, event: str, error: str, attempts: int) -> None:

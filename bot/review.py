@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from typing import Iterable, NamedTuple
+from types import MappingProxyType
+from typing import Iterable, Mapping, NamedTuple
 
 from bot import messages as m
 from bot.config import Config
@@ -29,11 +30,11 @@ ABSENCE_RULES = frozenset({"CS203"})
 
 
 class FileResult(NamedTuple):
-    """What the review knows of one changed file: its findings, its lines and its index record."""
+    """What the review knows of one changed file: its findings, the text of their lines, its index record."""
 
     path: str
     findings: tuple[Finding, ...]
-    lines: tuple[str, ...] = ()
+    line_texts: Mapping[int, str] = MappingProxyType({})
     record: Record | None = None
 
 
@@ -212,7 +213,7 @@ def _inline(review: ReviewInput) -> list[InlineCandidate]:
             span = (f.fix.start_line, f.fix.end_line) if f.fix else (f.line, f.line)
             if not all(n in visible for n in range(span[0], span[1] + 1)):
                 continue
-            line_text = result.lines[f.line - 1] if 0 < f.line <= len(result.lines) else ""
+            line_text = result.line_texts.get(f.line, "")
             # A missing section is reported where it would go, not on text that is wrong:
             # what identifies it is the section named in the message.
             fp = fingerprint(f.path, f.code, f.message if f.code in ABSENCE_RULES else line_text)

@@ -27,7 +27,9 @@ class Report:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.files_checked = 0
+        self.checked: list[str] = []
         self.records: list[Record] = []
+        self.line_texts: dict[tuple[str, int], str] = {}  # the text of each finding's line
 
     @property
     def errors(self) -> int:
@@ -94,16 +96,18 @@ def _size(path: Path) -> int:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _lint_one(root: Path, cfg: Config, rel: str) -> tuple[list[Finding], Record | None, bool]:
+def _lint_one(root: Path, cfg: Config, rel: str) -> tuple[list[Finding], Record | None, bool, dict]:
     p = place(rel, cfg)
     if not p.inside and not p.is_markdown:
-        return [], None, False
+        return [], None, False, {}
     if p.is_markdown:
         data, size = read_limited(root / rel, cfg.max_file_size)
     else:
         data, size = b"", _size(root / rel)  # layout rules need only the size
     result = lint_file(rel, data, cfg, size=size)
-    return result.findings, result.record, result.checked
+    doc = result.context.doc if result.context is not None else None
+    texts = {(f.path, f.line): doc.line_text(f.line) for f in result.findings} if doc else {}
+    return result.findings, result.record, result.checked, texts
 
 
 _WORKER: tuple[Path, Config] | None = None
@@ -114,7 +118,7 @@ def _init_worker(root: Path, cfg: Config) -> None:
     _WORKER = (root, cfg)
 
 
-def _lint_chunk(rels: list[str]) -> list[tuple[list[Finding], Record | None, bool]]:
+def _lint_chunk(rels: list[str]) -> list[tuple[list[Finding], Record | None, bool, dict]]:
     assert _WORKER is not None
     return [_lint_one(*_WORKER, rel) for rel in rels]
 
@@ -133,9 +137,12 @@ def lint_tree(root: Path, cfg: Config, rels: list[str], jobs: int = 0) -> Report
     else:
         results = [_lint_one(root, cfg, rel) for rel in rels]
     report = Report()
-    for findings, record, checked in results:
+    for rel, (findings, record, checked, texts) in zip(rels, results):
         report.findings.extend(findings)
-        report.files_checked += checked
+        report.line_texts.update(texts)
+        if checked:
+            report.files_checked += 1
+            report.checked.append(rel)
         if record is not None:
             report.records.append(record)
     report.findings.sort(key=sort_key)
@@ -155,6 +162,31 @@ def check_index(root: Path, cfg: Config, records: list[Record]) -> list[Finding]
     readme = read_text_or_none(root / cfg.readme)
     json_text = read_text_or_none(root / cfg.index_json)
     return lint_index(records, readme, json_text, cfg)
+
+
+def changed_since(root: Path, cfg: Config, ref: str) -> list[str] | None:
+    """Files under the case studies changed between ``ref`` and HEAD; None when the rules themselves
+    changed (config, template or the bot), so that everything must be checked again."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "diff", "--name-status", "-z", "-M", ref, "HEAD"], capture_output=True, check=True
+        ).stdout.decode("utf-8", "surrogateescape")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise UsageError(f"cannot list the files changed since {ref}: {detail.decode(errors='replace').strip() or exc}") from None
+    fields = out.split("\0")
+    changed, index = [], 0
+    while index < len(fields) - 1:
+        status = fields[index]
+        paths = fields[index + 1 : index + (3 if status[:1] in "RC" else 2)]
+        index += 1 + len(paths)
+        changed.append((status[:1], paths[-1], paths[0]))
+    rules = {".github/challenge-bot.yml", cfg.template_path}
+    if any(new in rules or old in rules or new.startswith("bot/") or old.startswith("bot/") for _, new, old in changed):
+        return None
+    return sorted(new for status, new, _ in changed if status != "D" and place(new, cfg).inside)
 
 
 def all_records(root: Path, cfg: Config) -> list[Record]:

@@ -218,7 +218,7 @@ class FakeGateway:
         self.branches[branch] = base_sha
         return self.commit_files(branch, base_sha, files, message)
 
-    def find_open_pull(self, head_branch: str, base: str) -> int | None:
+    def find_open_pull(self, head_branch: str, base: str | None, owner: str | None = None) -> int | None:
         return next((n for n, p in self.pulls.items() if p["branch"] == head_branch and p["state"] == "open"), None)
 
     def create_pull(self, head_branch: str, base: str, title: str, body: str) -> int:
