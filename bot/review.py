@@ -155,10 +155,15 @@ def _finding_tables(findings: list[Finding], cfg: Config) -> list[str]:
     return tables
 
 
+def _safe(text: str) -> str:
+    """Text from files (or, in Actions, from an artifact) made inert in a comment:
+    no HTML, and no @mentions that would notify people."""
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
+
+
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped, HTML defused."""
-    text = " ".join(text.split()).replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside a Markdown table cell: one line, pipes escaped, inert."""
+    return _safe(" ".join(text.split()).replace("|", "\\|"))
 
 
 def _preview(review: ReviewInput) -> str:
@@ -217,7 +222,7 @@ def _inline(review: ReviewInput) -> list[InlineCandidate]:
             # A missing section is reported where it would go, not on text that is wrong:
             # what identifies it is the section named in the message.
             fp = fingerprint(f.path, f.code, f.message if f.code in ABSENCE_RULES else line_text)
-            body = m.INLINE.format(code=f.code, name=f.name, message=f.message, url=cfg.rule_url(f.code, f.name))
+            body = m.INLINE.format(code=f.code, name=f.name, message=_safe(f.message), url=cfg.rule_url(f.code, f.name))
             if f.fix is not None:
                 body += "\n\n" + m.SUGGESTION.format(text=f.fix.replacement)
             body += "\n" + m.FINGERPRINT.format(fp=fp)
