@@ -17,6 +17,8 @@ from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 from mistune.inline_parser import InlineParser
 
+from bot import fastblocks
+
 BOM = "\ufeff"
 _FRONT_MATTER_FENCE = re.compile(r"---[ \t]*")
 _FRONT_MATTER_END = re.compile(r"(?:---|\.\.\.)[ \t]*")
@@ -183,18 +185,25 @@ def _split_front_matter(lines: list[str]) -> tuple[FrontMatter | None, int]:
 
 
 def _parse_blocks(lines: list[str], first_line: int) -> tuple[Block, ...]:
+    tokens = fastblocks.blocks(lines, first_line)
+    if tokens is None:
+        tokens = mistune_tokens(lines, first_line)
+    blocks = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1]["line"] if index + 1 < len(tokens) else first_line + len(lines)
+        blocks.append(_to_block(token, _end_line(token, following, lines, first_line)))
+    return tuple(blocks)
+
+
+def mistune_tokens(lines: list[str], first_line: int) -> list[dict[str, Any]]:
+    """Root-level block tokens from mistune, each stamped with its first line."""
     src = "\n".join(lines) + "\n"
     state = _LineState()
     state.process(src)
     state.first_line = first_line
     state.line_starts = [0] + [m.end() for m in re.finditer("\n", src)]
     _BLOCK_PARSER.parse(state)
-    tokens = [t for t in state.tokens if t["type"] != "blank_line"]
-    blocks = []
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1]["line"] if index + 1 < len(tokens) else first_line + len(lines)
-        blocks.append(_to_block(token, _end_line(token, following, lines, first_line)))
-    return tuple(blocks)
+    return [t for t in state.tokens if t["type"] != "blank_line"]
 
 
 def _end_line(token: dict[str, Any], following: int, lines: list[str], first_line: int) -> int:

@@ -6,6 +6,7 @@ types are judged from the YAML tags: ``tags: [2023]`` is an integer, not a tag.
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ import yaml
 from bot.document import FrontMatter
 
 KEYS = ("tags", "sources", "authors")
+_SPACE = re.compile(r"\s")
 _STR = "tag:yaml.org,2002:str"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -112,7 +114,7 @@ def is_http_url(value: str) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not _SPACE.search(value)
 
 
 def _example(key: str) -> str:

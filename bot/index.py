@@ -61,7 +61,10 @@ def _block_text(ctx: FileContext, block) -> str:
         lines = _first_item(lines)
     elif block.kind == "block_quote":
         lines = [re.sub(r"^\s{0,3}>\s?", "", line) for line in lines]
-    return inline_text("\n".join(lines))
+    text = "\n".join(lines)
+    if len(text) > 2 * SUMMARY_LIMIT:  # the summary is one sentence: render only its neighbourhood
+        text = text[: 2 * SUMMARY_LIMIT].rsplit(None, 1)[0]
+    return inline_text(text)
 
 
 def _first_item(lines: list[str]) -> list[str]:

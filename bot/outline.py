@@ -8,6 +8,7 @@ counts as its section everywhere else.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from bot.config import Section
@@ -17,6 +18,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _NUMBERING = re.compile(r"^\d+(?:\.\d+)*[.)]?\s+")
 
 
+@lru_cache(maxsize=4096)  # the same few heading texts recur in every case study
 def normalise(text: str) -> str:
     """Case, spacing, punctuation and leading numbering removed: 'Bugs / Missteps:' -> 'bugs missteps'."""
     text = _NUMBERING.sub("", text.strip())
@@ -49,26 +51,13 @@ class Outline(NamedTuple):
     title: Block | None
     late_titles: tuple[Block, ...]  # H1s after the first section (the first one is the misplaced title)
     sections: tuple[SectionHeading, ...]  # every heading naming a section, repeats included
+    first_sections: tuple[SectionHeading, ...]  # each section's first heading
+    repeats: tuple[SectionHeading, ...]  # the headings that name a section again
     unknown: tuple[Block, ...]  # H2s that name no section
     bodies: dict[int, tuple[Block, ...]]  # heading line -> the blocks under it
 
-    @property
-    def first_sections(self) -> tuple[SectionHeading, ...]:
-        seen: set[int] = set()
-        firsts = []
-        for heading in self.sections:
-            if heading.index not in seen:
-                seen.add(heading.index)
-                firsts.append(heading)
-        return tuple(firsts)
-
-    @property
-    def repeats(self) -> tuple[SectionHeading, ...]:
-        firsts = set(map(id, self.first_sections))
-        return tuple(h for h in self.sections if id(h) not in firsts)
-
     def present(self) -> set[int]:
-        return {h.index for h in self.sections}
+        return {h.index for h in self.first_sections}
 
     def in_order(self) -> set[int]:
         """Indices of the first occurrences that form the longest in-order run."""
@@ -103,9 +92,15 @@ def build(doc: Document, sections: tuple[Section, ...]) -> Outline:
         else:
             continue
         boundaries.add(h.line)
-    return Outline(title, tuple(late_titles), tuple(found), tuple(unknown), _bodies(doc, boundaries))
+    seen: set[int] = set()
+    firsts, repeats = [], []
+    for heading in found:
+        (repeats if heading.index in seen else firsts).append(heading)
+        seen.add(heading.index)
+    return Outline(title, tuple(late_titles), tuple(found), tuple(firsts), tuple(repeats), tuple(unknown), _bodies(doc, boundaries))
 
 
+@lru_cache(maxsize=16)
 def _name_table(sections: tuple[Section, ...]) -> dict[str, int]:
     table: dict[str, int] = {}
     for index, section in enumerate(sections):

@@ -70,10 +70,14 @@ def collect(root: Path, cfg: Config, paths: list[str] | None) -> list[str]:
 
 
 def _walk(folder: Path, root: Path) -> list[str]:
+    base = relative(folder, root)  # resolved once; below it, paths are joined as strings
+    prefix = "" if base == "." else base + "/"
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
-        out.extend(relative(Path(dirpath) / name, root) for name in filenames)
+        inner = os.path.relpath(dirpath, folder).replace(os.sep, "/")
+        here = prefix if inner == "." else f"{prefix}{inner}/"
+        out.extend(here + name for name in filenames)
     return out
 
 
