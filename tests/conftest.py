@@ -28,3 +28,6 @@ def repo(tmp_path: Path) -> Path:
         (tmp_path / "case_studies" / model).mkdir(parents=True)
     (tmp_path / "README.md").write_text("# KB\n\n<!-- case-study-index:start -->\n<!-- case-study-index:end -->\n")
     return tmp_path
+
+
+from fake_github.fixture import fake_github  # noqa: E402,F401  (the loopback GitHub, for the e2e tests)

@@ -2,8 +2,11 @@
 
 GitHub's ``patch`` is ``git diff`` output for one file without the ``diff --git``/``---``/``+++``
 header: hunks of 3 context lines, headers ``@@ -a,b +c,d @@`` (``,1`` omitted, ``-0,0`` for
-a new file), lines joined by ``\\n`` and no final newline. Binary files and patches over the
-size limit have no ``patch`` at all.
+a new file) followed by git's default "function" context, lines joined by ``\\n`` and no final
+newline. Binary files and patches over the size limit have no ``patch`` at all.
+
+Lines are aligned with difflib, not git's Myers algorithm: identical output for ordinary
+edits, but where many lines repeat (blank lines, ``---``) git may pair them differently.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ class Hunk:
     new_start: int
     new_len: int
     lines: tuple[str, ...]  # "+x", "-x", " x" or the no-newline marker
+    section: str = ""  # git's "function name" context shown after the second @@
 
     @property
     def header(self) -> str:
-        return f"@@ -{_range(self.old_start, self.old_len)} +{_range(self.new_start, self.new_len)} @@"
+        ranges = f"@@ -{_range(self.old_start, self.old_len)} +{_range(self.new_start, self.new_len)} @@"
+        return f"{ranges} {self.section}" if self.section else ranges
 
     def numbered(self) -> list[tuple[str, int | None, int | None]]:
         """(line, old line number, new line number) for each line of the hunk."""
@@ -73,6 +78,16 @@ def _range(start: int, length: int) -> str:
     return f"{start if length else start - 1},{length}"
 
 
+def _section(old_lines: list[str], start: int) -> str:
+    """git's default hunk-header context (xdiff's ``def_ff``): the nearest line above the hunk
+    that starts with a letter, ``_`` or ``$``, cut to 80 bytes, trailing whitespace removed."""
+    for line in reversed(old_lines[:start]):
+        if line[:1].isascii() and (line[:1].isalpha() or line[:1] in "_$"):
+            cut = line.encode("utf-8")[:80].decode("utf-8", errors="ignore")
+            return cut.rstrip(" \t\n\v\f\r")
+    return ""
+
+
 def _emit(prefix: str, line: str) -> list[str]:
     if line.endswith("\n"):
         return [prefix + line[:-1]]
@@ -94,7 +109,7 @@ def hunks(old: str, new: str) -> list[Hunk]:
             for line in b[j1:j2]:
                 lines += _emit("+", line)
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
-        out.append(Hunk(i1 + 1, i2 - i1, j1 + 1, j2 - j1, tuple(lines)))
+        out.append(Hunk(i1 + 1, i2 - i1, j1 + 1, j2 - j1, tuple(lines), _section(a, i1)))
     return out
 
 

@@ -22,6 +22,7 @@ Content = Union[bytes, str]
 # Repository role -> the coarse permission GitHub's collaborator-permission endpoint reports.
 ROLE_PERMISSIONS = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
 DEFAULT_PATCH_LIMIT = 4000
+NOREPLY = "@users.noreply.github.com"
 
 
 def now() -> datetime:
@@ -32,8 +33,17 @@ def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 timestamp from a request; GitHub reads one without an offset as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise GitHubError(422, f"Invalid time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def person(login: str, date: datetime | None = None) -> Person:
-    return Person(login, f"{login}@users.noreply.github.com", date or now())
+    return Person(login, f"{login}{NOREPLY}", date or now())
 
 
 def as_bytes(content: Content) -> bytes:
@@ -188,8 +198,8 @@ class Repo:
             if name.startswith("refs/") and name in self.refs:
                 return self.refs[name]
         if len(ref) >= 7:
-            found = [sha for sha, obj in self.objects.objects.items() if sha.startswith(ref.lower())]
-            commits = [sha for sha in found if isinstance(self.objects.objects[sha], Commit)]
+            prefix = ref.lower()
+            commits = [s for s, obj in self.objects.objects.items() if s.startswith(prefix) and isinstance(obj, Commit)]
             if len(commits) == 1:
                 return commits[0]
         return None
@@ -383,7 +393,11 @@ class GitHubState:
     # -- seeding -----------------------------------------------------------------------------
 
     def create_repo(
-        self, full_name: str, files: dict[str, Content] | None = None, default_branch: str = "main", private: bool = False
+        self,
+        full_name: str,
+        files: dict[str, Content] | None = None,
+        default_branch: str = "main",
+        private: bool = False,
     ) -> str:
         """Create a repository whose default branch holds one commit with ``files``; return its sha."""
         owner, name = full_name.split("/")
@@ -398,7 +412,12 @@ class GitHubState:
             return sha
 
     def commit(
-        self, repo: str, branch: str, files: dict[str, Content | None], message: str = "Update files", author: str = "someone"
+        self,
+        repo: str,
+        branch: str,
+        files: dict[str, Content | None],
+        message: str = "Update files",
+        author: str = "someone",
     ) -> str:
         """Commit ``files`` (None deletes a path) on top of ``branch``, as a direct push would."""
         with self.lock:
@@ -451,6 +470,12 @@ class GitHubState:
         with self.lock:
             r = self.repo(repo)
             r.close(r.pull(number))
+
+    def set_draft(self, repo: str, number: int, draft: bool) -> None:
+        """Mark a pull request draft or ready for review (GitHub does this through GraphQL)."""
+        with self.lock:
+            pr = self.repo(repo).pull(number)
+            pr.draft, pr.updated_at = draft, now()
 
     def add_collaborator(self, repo: str, login: str, role: str = "write") -> None:
         if role not in ROLE_PERMISSIONS:

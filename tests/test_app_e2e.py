@@ -1,0 +1,253 @@
+"""End to end through real HTTP: signed delivery -> app -> workers -> PyGithub -> fake GitHub.
+
+Every assertion is on the fake's state; every exchange is checked against
+GitHub's OpenAPI description by the fake itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from bot import messages as m
+from bot.app import create_app
+from fakes import base_files
+from helpers import GOOD
+from test_handlers import BROKEN
+
+SECRET = "e2e-secret"
+REPO_NAME = "octo/kb"
+
+
+class Bot:
+    def __init__(self, app, url: str) -> None:
+        self.app, self.url = app, url
+        self.service = app.extensions["challenge_bot"].service
+        self.store = app.extensions["challenge_bot"].store
+
+    def deliver(self, fake, event: tuple[str, dict], delivery_id: str | None = None) -> requests.Response:
+        body, headers = fake.payloads.delivery(event, secret=SECRET, delivery_id=delivery_id)
+        return requests.post(f"{self.url}/webhook", data=body, headers=headers, timeout=10)
+
+    def settle(self) -> None:
+        assert self.service.wait_idle(30), f"deliveries still pending: {self.store.counts()}"
+
+
+@pytest.fixture
+def bot(fake_github, tmp_path):
+    app = create_app(
+        {
+            "webhook_secret": SECRET,
+            "app_id": str(fake_github.app_id),
+            "private_key": fake_github.private_key_pem,
+            "api_url": fake_github.base_url,
+            "write_interval": 0,
+            "db_path": str(tmp_path / "deliveries.sqlite3"),
+            "workers": 2,
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Bot(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(5)
+    app.extensions["challenge_bot"].service.stop()
+
+
+@pytest.fixture
+def kb(fake_github):
+    fake_github.create_repo(REPO_NAME, files=base_files())
+    return fake_github
+
+
+def open_pr(fake, files: dict[str, bytes | str | None], branch: str = "contrib", author: str = "contributor") -> int:
+    fake.create_branch(REPO_NAME, branch)
+    fake.commit(REPO_NAME, branch, files, author=author)
+    return fake.open_pull_request(REPO_NAME, branch, author=author)
+
+
+def pushed(fake, branch: str, files: dict) -> None:
+    fake.commit(REPO_NAME, branch, files, author="contributor")
+
+
+def summaries(fake, number: int) -> list:
+    return [c for c in fake.issue_comments(REPO_NAME, number) if c.body.startswith(m.SUMMARY_MARKER)]
+
+
+def test_a_pull_request_gets_a_check_run_summary_suggestions_and_labels(kb, bot):
+    kb.create_label(REPO_NAME, "needs review", color="fbca04")
+    number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN, "case_studies/huggingface/good.md": GOOD})
+    head = kb.branch_sha(REPO_NAME, "contrib")
+    assert bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened")).json() == {"status": "queued"}
+    bot.settle()
+
+    (run,) = kb.check_runs(REPO_NAME)
+    assert (run.name, run.head_sha, run.status, run.conclusion, run.output.title) == ("challenge-bot", head, "completed", "failure", "2 errors in 2 files")
+    assert [(a["path"], a["start_line"], a["annotation_level"], a["title"]) for a in run.annotations] == [
+        ("case_studies/meta/broken.md", 21, "failure", "CS208 section-name-variant"),
+        ("case_studies/meta/broken.md", 24, "failure", "CS203 missing-section"),
+    ]
+    (summary,) = summaries(kb, number)
+    assert summary.user == "challenge-bot[bot]" and f"Checked commit `{head[:7]}`" in summary.body
+    (review,) = kb.reviews(REPO_NAME, number)
+    assert (review.state, review.commit_id) == ("COMMENTED", head)
+    comments = kb.review_comments(REPO_NAME, number)
+    assert [(c.path, c.line, c.side) for c in comments] == [("case_studies/meta/broken.md", 21, "RIGHT"), ("case_studies/meta/broken.md", 24, "RIGHT")]
+    assert "```suggestion\n## Bugs/Missteps\n```" in comments[0].body
+    assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: IDEFICS", "model: OPT-175B"]
+    assert kb.labels(REPO_NAME) == {
+        "needs review": {"color": "fbca04", "description": None},
+        "model: IDEFICS": {"color": "ffd21e", "description": "Case studies from Hugging Face M4's IDEFICS pretraining runs"},
+        "model: OPT-175B": {"color": "0866ff", "description": "Case studies from Meta AI's OPT-175B pretraining run"},
+    }
+
+
+def test_three_pushes_one_summary_comment_edited_in_place(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.settle()
+    pushed(kb, "contrib", {"case_studies/meta/broken.md": BROKEN + "\nMore.\n"})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.settle()
+    pushed(kb, "contrib", {"case_studies/meta/broken.md": GOOD})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.settle()
+    (summary,) = summaries(kb, number)
+    head = kb.branch_sha(REPO_NAME, "contrib")
+    assert "all checks passed" in summary.body and f"`{head[:7]}`" in summary.body
+    assert [r.conclusion for r in kb.check_runs(REPO_NAME)] == ["failure", "failure", "success"]
+    assert len(kb.review_comments(REPO_NAME, number)) == 2  # each problem commented once
+
+
+def test_labels_are_synced_and_human_labels_left_alone(kb, bot):
+    kb.create_label(REPO_NAME, "model: BloombergGPT", color="6e40c9", description="x")
+    number = open_pr(kb, {"case_studies/meta/a.md": GOOD, "case_studies/huggingface/b.md": GOOD})
+    fake_label = requests.post(  # a maintainer labels the pull request
+        f"{kb.base_url}/repos/{REPO_NAME}/issues/{number}/labels",
+        json={"labels": ["model: BloombergGPT", "needs review"]},
+        headers={"Authorization": f"token {kb.installation_token()}"},
+        timeout=10,
+    )
+    assert fake_label.status_code == 200
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.settle()
+    assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: IDEFICS", "model: OPT-175B", "needs review"]
+    pushed(kb, "contrib", {"case_studies/huggingface/b.md": None})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.settle()
+    assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: OPT-175B", "needs review"]
+
+
+def test_merge_commits_the_index_and_a_protected_branch_gets_a_rolling_pr(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
+    kb.merge_pull_request(REPO_NAME, number)
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
+    bot.settle()
+    head = kb.commits(REPO_NAME, "main")[0]
+    assert (head["message"], head["author"]) == ("Regenerate the case-study index [challenge-bot]", "challenge-bot[bot]")
+    readme = kb.file_at(REPO_NAME, "main", "README.md").decode()
+    assert "| [A good case study](case_studies/meta/good.md) | The loss spiked at step 14,500. | `loss-spikes` |" in readme
+    assert kb.file_at(REPO_NAME, "main", "case_studies/index.json").startswith(b'{\n  "version": 1,')
+
+    kb.protect_branch(REPO_NAME, "main")
+    second = open_pr(kb, {"case_studies/bloomberg/other.md": GOOD.replace("A good case study", "Another")}, branch="second")
+    kb.merge_pull_request(REPO_NAME, second)
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, second, "closed"))
+    bot.settle()
+    rolling = [p for p in kb.pulls(REPO_NAME) if p.head == m.INDEX_BRANCH]
+    assert [(p.state, p.base, p.title) for p in rolling] == [("open", "main", "Regenerate the case-study index")]
+    assert b"Another" in kb.file_at(REPO_NAME, m.INDEX_BRANCH, "README.md")
+    assert b"Another" not in kb.file_at(REPO_NAME, "main", "README.md")
+
+
+def test_pushes_by_the_bot_itself_are_ignored(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
+    before = kb.branch_sha(REPO_NAME, "main")
+    kb.merge_pull_request(REPO_NAME, number)
+    bot.deliver(kb, kb.payloads.push_event(REPO_NAME, "main", before, kb.branch_sha(REPO_NAME, "main")))
+    bot.settle()
+    ours = kb.branch_sha(REPO_NAME, "main")
+    event = kb.payloads.push_event(REPO_NAME, "main", kb.commits(REPO_NAME, "main")[1]["sha"], ours)
+    assert bot.deliver(kb, event).json() == {"status": "ignored"}
+
+
+@pytest.mark.parametrize(("login", "role", "changes"), [("reader", "read", False), ("keeper", "maintain", True)])
+def test_regenerate_index_command_is_gated_by_permission(kb, bot, login, role, changes):
+    kb.add_collaborator(REPO_NAME, login, role)
+    kb.commit(REPO_NAME, "main", {"case_studies/meta/good.md": GOOD}, author="maintainer")
+    number = open_pr(kb, {"docs/x.md": "x\n"})
+    before = kb.branch_sha(REPO_NAME, "main")
+    bot.deliver(kb, kb.payloads.issue_comment_event(REPO_NAME, number, "/challenge-bot regenerate-index", login))
+    bot.settle()
+    replies = [c.body for c in kb.issue_comments(REPO_NAME, number) if c.user == "challenge-bot[bot]"]
+    assert len(replies) == 1 and f"@{login}" in replies[0]
+    assert ("needs write, maintain or admin permission" in replies[0]) is not changes
+    assert (kb.branch_sha(REPO_NAME, "main") != before) is changes
+
+
+def test_the_same_delivery_ten_times_is_processed_once(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
+    event = kb.payloads.pull_request_event(REPO_NAME, number, "opened")
+    answers = [bot.deliver(kb, event, delivery_id="one-and-the-same").json()["status"] for _ in range(10)]
+    bot.settle()
+    assert answers == ["queued"] + ["duplicate"] * 9
+    assert len(kb.check_runs(REPO_NAME)) == 1 and len(summaries(kb, number)) == 1
+
+
+def test_a_stale_result_is_dropped(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN})
+    stale = kb.payloads.pull_request_event(REPO_NAME, number, "opened")
+    pushed(kb, "contrib", {"case_studies/meta/broken.md": GOOD})  # the head moves on before the worker runs
+    bot.deliver(kb, stale)
+    bot.settle()
+    assert kb.check_runs(REPO_NAME) == [] and kb.issue_comments(REPO_NAME, number) == []
+    assert bot.store.counts() == {"done": 1}
+
+
+def test_faults_are_retried_without_double_posting(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN})
+    kb.inject("pulls/list-files", status=502)  # retried by the client
+    kb.inject("git/get-blob", status=403, retry_after=1, body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})
+    kb.inject("issues/create-comment", status=502, after_apply=True)  # the comment lands, the answer is lost
+    kb.inject("checks/create", delay=1.5, status=None)  # a slow answer
+    bot.service.backoff = 0.1
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.settle()
+    assert len(summaries(kb, number)) == 1
+    assert [r.conclusion for r in kb.check_runs(REPO_NAME)] == ["failure", "failure"]  # the retried delivery publishes again
+    assert len(kb.review_comments(REPO_NAME, number)) == 2
+    row = bot.store.get(_only_delivery(bot))
+    assert (row["status"], row["attempts"], row["outcome"]) == ("done", 2, "reviewed")
+
+
+def _only_delivery(bot) -> str:
+    import sqlite3
+
+    with sqlite3.connect(bot.store.path) as db:
+        (delivery,) = [r[0] for r in db.execute("SELECT id FROM deliveries")]
+    return delivery
+
+
+def test_binary_non_utf8_and_odd_paths_in_a_pull_request(kb, bot):
+    number = open_pr(
+        kb,
+        {
+            "case_studies/meta/latin.md": GOOD.encode().replace(b"spiked", b"spik\xe9d"),
+            "case_studies/meta/assets/loss.png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + b"\0" * 64,
+            "case_studies/meta/assets/dump.zip": b"PK\x03\x04" + b"\0" * 32,
+            "case_studies/meta/" + "very-long-name-" * 12 + "x.md": GOOD,
+        },
+    )
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.settle()
+    (run,) = kb.check_runs(REPO_NAME)
+    assert sorted((a["path"], a["title"]) for a in run.annotations) == [
+        ("case_studies/meta/assets/dump.zip", "CS104 unexpected-file"),
+        ("case_studies/meta/latin.md", "CS304 not-utf8"),
+    ]
+    assert bot.store.counts() == {"done": 1}
