@@ -20,6 +20,11 @@ def add_github_commands(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=cmd_serve)
 
+    worker = sub.add_parser("worker", help="process recorded deliveries in a process of its own (next to gunicorn)")
+    worker.add_argument("--threads", type=int, default=None, help="worker threads (default: CHALLENGE_BOT_WORKERS or 4)")
+    worker.add_argument("--nice", type=int, default=10, help="lower this process's CPU priority so acknowledgements come first (default: 10)")
+    worker.set_defaults(run=cmd_worker)
+
     report = sub.add_parser("report", help="publish a check result on its pull request (GitHub Actions, workflow_run)")
     report.add_argument("--result", required=True, metavar="FILE", help="the result file written by `check --result`")
     report.add_argument("--event", metavar="FILE", help="the workflow_run event (default: $GITHUB_EVENT_PATH)")
@@ -38,6 +43,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app()
     print(f"challenge-bot: listening on http://{args.host}:{args.port}/webhook", file=sys.stderr)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.app import create_app
+
+    threads = args.threads if args.threads is not None else int(os.environ.get("CHALLENGE_BOT_WORKERS") or 4)
+    if args.nice:
+        os.nice(args.nice)  # the webhook answers GitHub within seconds; background work can wait a moment
+    app = create_app({"workers": max(threads, 1)})
+    service = app.extensions["challenge_bot"].service
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"challenge-bot: worker running with {max(threads, 1)} threads", file=sys.stderr)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    service.stop()
     return 0
 
 

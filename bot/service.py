@@ -22,7 +22,7 @@ from bot.remote import Cache
 from bot.store import Delivery, DeliveryStore
 
 log = logging.getLogger("challenge_bot")
-IDLE_POLL = 1.0  # seconds; other processes' deliveries and retries are picked up at least this often
+IDLE_POLL = 0.25  # seconds; deliveries recorded by other processes (gunicorn workers) are picked up this often
 
 
 class Service:

@@ -1,7 +1,9 @@
 """The delivery store: every verified webhook delivery, recorded durably before it is acknowledged.
 
-SQLite in WAL mode, one connection per call so threads and gunicorn worker
-processes can share the file. A delivery id is stored once (GitHub resends the
+SQLite in WAL mode with ``synchronous=NORMAL``: a commit survives the death
+of the process (what acknowledging a delivery promises); only a power cut
+can lose the last commits. One connection per thread, so threads and
+gunicorn worker processes share the file. A delivery id is stored once (GitHub resends the
 same ``X-GitHub-Delivery`` on redelivery), so the same delivery is processed
 once. Deliveries that share a key (one pull request, or one repository's
 index) are never worked on at the same time. A worker leases what it claims;
@@ -12,13 +14,15 @@ acknowledged is lost.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import sqlite3
+import threading
 import time
 import uuid
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NamedTuple
 
 LEASE_SECONDS = 300.0
@@ -57,6 +61,9 @@ class DeliveryStore:
     def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._lock_path = f"{path}.lock"
         # host:pid:run — the run token tells this process from an earlier one that had the same pid.
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         with self._connect() as db:
@@ -65,25 +72,42 @@ class DeliveryStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA synchronous=FULL")
-            yield db
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db, self._local.pid = db, os.getpid()
+        yield db
 
-    def record(self, delivery_id: str, event: str, action: str | None, key: str, payload: dict[str, Any]) -> bool:
-        """Store a delivery; False when this id was stored before (a redelivery)."""
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """Serialise writers: threads on a lock, processes on flock. SQLite's own busy handler
+        would make a blocked writer sleep in growing steps (tens of ms), which is what an
+        acknowledgement waiting behind a worker must not do."""
+        with self._write_lock:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                with self._connect() as db:
+                    yield db
+            finally:
+                os.close(fd)  # closing releases the flock
+
+    def record(self, delivery_id: str, event: str, action: str | None, key: str, payload: str) -> bool:
+        """Store a delivery (its JSON text as received); False when this id was stored before (a redelivery)."""
         now = self.clock()
-        with self._connect() as db:
+        with self._writing() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO deliveries (id, event, action, key, payload, received_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (delivery_id, event, action, key, json.dumps(payload), now, now),
+                (delivery_id, event, action, key, payload, now, now),
             )
             return cursor.rowcount == 1
 
     def claim(self) -> Delivery | None:
         """Lease the oldest ready delivery whose key nobody is working on."""
         now = self.clock()
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
@@ -109,14 +133,14 @@ class DeliveryStore:
 
     def finish(self, delivery_id: str, status: str, outcome: str, error: str | None = None) -> None:
         """Close a delivery: ``done`` (handled or ignored), ``dropped`` (bad payload) or ``failed``."""
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute(
                 "UPDATE deliveries SET status = ?, outcome = ?, last_error = ?, finished_at = ?, lease_until = NULL WHERE id = ?",
                 (status, outcome, error, self.clock(), delivery_id),
             )
 
     def retry_later(self, delivery_id: str, delay: float, error: str) -> None:
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute(
                 "UPDATE deliveries SET status = 'pending', not_before = ?, last_error = ?, lease_until = NULL WHERE id = ?",
                 (self.clock() + delay, error, delivery_id),
@@ -125,7 +149,7 @@ class DeliveryStore:
     def release_dead_owners(self) -> int:
         """On start: deliveries leased by processes of this host that no longer run are ready again."""
         released = 0
-        with self._connect() as db:
+        with self._writing() as db:
             for delivery_id, owner in db.execute("SELECT id, owner FROM deliveries WHERE status = 'working'").fetchall():
                 if self._owner_gone(owner or ""):
                     db.execute("UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE id = ?", (delivery_id,))
@@ -138,9 +162,9 @@ class DeliveryStore:
 
     def get(self, delivery_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
-            db.row_factory = sqlite3.Row
-            row = db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-            return dict(row) if row else None
+            cursor = db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+            row = cursor.fetchone()
+            return dict(zip([c[0] for c in cursor.description], row)) if row else None
 
 
     def _owner_gone(self, owner: str) -> bool:

@@ -61,10 +61,10 @@ def webhook() -> tuple[Response, int]:
         return _answer(400, error="body is not a JSON object")
     if event == "ping":
         return _answer(200, status="pong")
-    return _record(bot, delivery, event, payload, extra)
+    return _record(bot, delivery, event, payload, body, extra)
 
 
-def _record(bot, delivery: str, event: str, payload: dict, extra: dict) -> tuple[Response, int]:
+def _record(bot, delivery: str, event: str, payload: dict, body: bytes, extra: dict) -> tuple[Response, int]:
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     extra |= {"action": action}
     route = router.route(event, action)
@@ -77,7 +77,7 @@ def _record(bot, delivery: str, event: str, payload: dict, extra: dict) -> tuple
         log.warning("dropped: %s", exc, extra=extra | {"outcome": "dropped", "status": 202})
         return _answer(202, status="dropped", reason=str(exc))
     extra |= {"repository": key.split("#")[0].split("@")[0]}
-    if not bot.store.record(delivery, event, action, key, payload):
+    if not bot.store.record(delivery, event, action, key, body.decode("utf-8")):
         log.info("redelivery of a recorded delivery", extra=extra | {"outcome": "duplicate", "status": 202})
         return _answer(202, status="duplicate")
     bot.notify()

@@ -119,7 +119,7 @@ def test_github_format_escapes_data_and_properties():
         (["check", "nowhere.md"], "challenge-bot: error: no such file or directory: nowhere.md\n"),
         (["check", "templates"], "challenge-bot: error: no case studies found under templates\n"),
         (["check", "--format", "xml"], "challenge-bot: error: argument --format: invalid choice: 'xml' (choose from 'text', 'github', 'json') (see `challenge-bot check --help`)\n"),
-        (["frobnicate"], "challenge-bot: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'check', 'new', 'index', 'rules', 'serve', 'report', 'publish-index') (see `challenge-bot --help`)\n"),
+        (["frobnicate"], "challenge-bot: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'check', 'new', 'index', 'rules', 'serve', 'worker', 'report', 'publish-index') (see `challenge-bot --help`)\n"),
         (["new", "mistral", "A title"], "challenge-bot: error: unknown model 'mistral'; known models: meta, huggingface, bloomberg\n"),
         (["new", "meta", "!!!"], "challenge-bot: error: the title must be one line of text with at least one letter or digit\n"),
         (["new", "meta", "Title", "--slug", "Bad_Slug"], "challenge-bot: error: the file name 'Bad_Slug' must be lowercase kebab-case, e.g. loss-spikes-at-80b\n"),

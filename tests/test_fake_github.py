@@ -565,7 +565,8 @@ def test_workflow_run_completed_is_schema_valid_and_about_the_pull_requests_head
     assert (run["id"], run["head_sha"], run["head_branch"], run["event"]) == (99, head, "feature", "pull_request")
     assert (run["status"], run["conclusion"], run["name"]) == ("completed", "failure", "Case studies")
     assert run["path"] == event["workflow"]["path"] == ".github/workflows/case-studies.yml"
-    assert [(p["number"], p["head"]["sha"], p["head"]["ref"]) for p in run["pull_requests"]] == [(number, head, "feature")]
+    pulls = [(p["number"], p["head"]["sha"], p["head"]["ref"]) for p in run["pull_requests"]]
+    assert pulls == [(number, head, "feature")]
     assert run["head_repository"] == run["repository"] and run["repository"]["full_name"] == REPO
     assert run["url"].startswith(fake.base_url) and run["html_url"].startswith(fake.url_root)
     again = fake.payloads.workflow_run_completed_event(REPO, number)[1]["workflow_run"]
@@ -580,7 +581,8 @@ def test_workflow_run_from_a_fork_has_no_pull_requests(fake: FakeGitHub) -> None
     assert run["pull_requests"] == [] and run["head_sha"] == fake.branch_sha(REPO, "feature")
     assert (fork["full_name"], fork["owner"]["login"], fork["fork"]) == ("fork-owner/kb", "fork-owner", True)
     assert (base["full_name"], base["fork"]) == (REPO, False) and fork["id"] != base["id"]
-    assert fork["url"] == f"{fake.base_url}/repos/fork-owner/kb" and fork["html_url"] == f"{fake.url_root}/fork-owner/kb"
+    assert fork["url"] == f"{fake.base_url}/repos/fork-owner/kb"
+    assert fork["html_url"] == f"{fake.url_root}/fork-owner/kb"
 
 
 def test_workflow_dispatch_is_schema_valid(fake: FakeGitHub) -> None:
