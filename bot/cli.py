@@ -96,7 +96,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.result:
         from bot import result
 
-        head = os.environ.get("GITHUB_SHA") or _git_head(root)
+        head = _checked_commit(root)
         workspace.write_atomic(Path(args.result), result.dump(head, report.checked, report.findings, report.records, report.line_texts))
     if args.format == "json":
         print(formats.as_json(report.findings, report.files_checked))
@@ -113,9 +113,21 @@ def _append(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _git_head(root: Path) -> str:
+def _checked_commit(root: Path) -> str:
+    """The commit a result is for: a pull request's head in Actions (GITHUB_SHA is the merge
+    commit there), else GITHUB_SHA, else the checkout's HEAD."""
+    import json
     import subprocess
 
+    try:
+        event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_bytes())
+        head = event["pull_request"]["head"]["sha"]
+        if isinstance(head, str):
+            return head
+    except (KeyError, TypeError, OSError, ValueError):
+        pass
+    if os.environ.get("GITHUB_SHA"):
+        return os.environ["GITHUB_SHA"]
     try:
         return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, check=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -209,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except (UsageError, ConfigError) as exc:
         print(f"{messages.PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file we were asked to write (--summary, --result) or read
+        print(f"{messages.PROG}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except GatewayError as exc:
         print(f"{messages.PROG}: GitHub error: {exc}", file=sys.stderr)

@@ -35,12 +35,22 @@ def add_github_commands(sub: argparse._SubParsersAction) -> None:
     publish.set_defaults(run=cmd_publish_index)
 
 
+def _create_app(**overrides: object):
+    """The App from the environment; a missing or bad setting is a one-line usage error."""
+    from bot.app import create_app
+    from bot.settings import SettingsError
+    from bot.workspace import UsageError
+
+    try:
+        return create_app(overrides or None)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
-    from bot.app import create_app
-
-    app = create_app()
+    app = _create_app()
     print(f"challenge-bot: listening on http://{args.host}:{args.port}/webhook", file=sys.stderr)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
@@ -50,16 +60,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from bot.app import create_app
-
-    threads = args.threads if args.threads is not None else int(os.environ.get("CHALLENGE_BOT_WORKERS") or 4)
     if args.nice:
         os.nice(args.nice)  # the webhook answers GitHub within seconds; background work can wait a moment
-    app = create_app({"workers": max(threads, 1)})
+    app = _create_app(**({"workers": args.threads} if args.threads is not None else {}))
     service = app.extensions["challenge_bot"].service
+    threads = app.extensions["challenge_bot"].settings.workers
+    if threads < 1:
+        from bot.workspace import UsageError
+
+        raise UsageError("a worker needs at least one thread (--threads or CHALLENGE_BOT_WORKERS)")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"challenge-bot: worker running with {max(threads, 1)} threads", file=sys.stderr)
+    print(f"challenge-bot: worker running with {threads} threads", file=sys.stderr)
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -155,7 +155,9 @@ _INLINE_PARSER: InlineParser | None = None  # built on first use: most headings 
 
 def split_lines(text: str) -> list[str]:
     """Split like mistune does: CRLF, CR and LF each end one line."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def parse(text: str) -> Document:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.linter import Finding
+from bot.mdtext import code, inert, table_cell
 from bot.rules import WARNING
 
 FORMATS = ("text", "github", "json")
@@ -43,8 +44,7 @@ def markdown_summary(findings: list[Finding], files_checked: int, cfg) -> str:
     if findings:
         lines += ["| File | Line | Rule | Problem |", "| --- | ---: | --- | --- |"]
         for f in findings:
-            message = " ".join(f.message.split()).replace("|", "\\|").replace("<", "&lt;")
-            lines.append(f"| `{f.path}` | {f.line} | [{f.code} {f.name}]({cfg.rule_url(f.code, f.name)}) | {message} |")
+            lines.append(f"| {table_cell(code(f.path))} | {f.line} | [{f.code} {f.name}]({cfg.rule_url(f.code, f.name)}) | {inert(table_cell(f.message))} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

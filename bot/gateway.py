@@ -236,7 +236,9 @@ class PyGithubGateway:
     @_translated
     def review_comments(self, number: int) -> list[ReviewComment]:
         return [
-            ReviewComment(c.id, c.path, c.line, c.body, c.commit_id, c.user.login)
+            # GitHub moves commit_id forward while a comment still applies; the commit it was
+            # written on is original_commit_id.
+            ReviewComment(c.id, c.path, c.line, c.body, c.original_commit_id, c.user.login)
             for c in self._repo.get_pull(number).get_review_comments()
         ]
 
@@ -257,7 +259,7 @@ class PyGithubGateway:
 
         for spec in specs:
             try:
-                self._call("GET", f"/labels/{quote(spec.name)}")
+                self._call("GET", f"/labels/{quote(spec.name, safe='')}")
                 continue
             except GithubException as exc:
                 if exc.status != 404:
@@ -278,34 +280,40 @@ class PyGithubGateway:
         from urllib.parse import quote
 
         try:
-            self._call("DELETE", f"/issues/{number}/labels/{quote(name)}")
+            self._call("DELETE", f"/issues/{number}/labels/{quote(name, safe='')}")
         except GithubException as exc:
             if exc.status != 404:  # already gone
                 raise
 
     # --- writing files ------------------------------------------------------------------
 
-    @_translated
-    def commit_files(self, branch: str, parent_sha: str, files: dict[str, str], message: str) -> str:
-        """One commit on top of ``parent_sha`` changing ``files``; the branch moves only by fast-forward."""
+    def _commit(self, parent_sha: str, files: dict[str, str], message: str) -> str:
+        """A commit object on top of ``parent_sha`` changing ``files``; no branch moves yet."""
         base_tree = self._call("GET", f"/git/commits/{parent_sha}")["tree"]["sha"]
         entries = []
         for path, text in sorted(files.items()):
             blob = self._call("POST", "/git/blobs", input={"content": text, "encoding": "utf-8"})
             entries.append({"path": path, "mode": "100644", "type": "blob", "sha": blob["sha"]})
         tree = self._call("POST", "/git/trees", input={"base_tree": base_tree, "tree": entries})
-        commit = self._call("POST", "/git/commits", input={"message": message, "tree": tree["sha"], "parents": [parent_sha]})
-        self._call("PATCH", f"/git/refs/heads/{branch}", input={"sha": commit["sha"], "force": False})
-        return commit["sha"]
+        return self._call("POST", "/git/commits", input={"message": message, "tree": tree["sha"], "parents": [parent_sha]})["sha"]
+
+    @_translated
+    def commit_files(self, branch: str, parent_sha: str, files: dict[str, str], message: str) -> str:
+        """One commit on top of ``parent_sha`` changing ``files``; the branch moves only by fast-forward."""
+        sha = self._commit(parent_sha, files, message)
+        self._call("PATCH", f"/git/refs/heads/{branch}", input={"sha": sha, "force": False})
+        return sha
 
     @_translated
     def commit_on_new_base(self, branch: str, base_sha: str, files: dict[str, str], message: str) -> str:
-        """Point ``branch`` at a new commit on ``base_sha`` (created or force-moved): the rolling branch."""
+        """Point ``branch`` (created if need be) at a new commit on ``base_sha``: the rolling branch.
+        The commit exists before the branch moves, so its pull request is never left without changes."""
+        sha = self._commit(base_sha, files, message)
         if self.branch_sha(branch) is None:
-            self._call("POST", "/git/refs", input={"ref": f"refs/heads/{branch}", "sha": base_sha})
+            self._call("POST", "/git/refs", input={"ref": f"refs/heads/{branch}", "sha": sha})
         else:
-            self._call("PATCH", f"/git/refs/heads/{branch}", input={"sha": base_sha, "force": True})
-        return self.commit_files(branch, base_sha, files, message)
+            self._call("PATCH", f"/git/refs/heads/{branch}", input={"sha": sha, "force": True})
+        return sha
 
     @_translated
     def find_open_pull(self, head_branch: str, base: str | None, owner: str | None = None) -> int | None:

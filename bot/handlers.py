@@ -6,7 +6,6 @@ through ``bot.payload`` so a malformed payload is dropped with a reason.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, NamedTuple
 
 from bot import commands, messages as m, review as review_mod
@@ -25,7 +24,6 @@ REVIEW_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 class Context(NamedTuple):
     gateway: Any
     cache: Cache
-    log: logging.LoggerAdapter
 
 
 def repo_of(payload: dict) -> str:
@@ -71,7 +69,7 @@ def check_run_rerequested(ctx: Context, payload: dict) -> str:
 
 
 class Reviewed(NamedTuple):
-    kind: str  # reviewed, stale or closed
+    kind: str  # reviewed, stale, closed, or "ignored: ..."
     head_sha: str
 
 
@@ -91,18 +89,14 @@ def review(ctx: Context, number: int, head_sha: str | None = None, base_ref: str
         return Reviewed("ignored: no config", head_sha)
     except ConfigError as exc:
         plan = review_mod.plan(ReviewInput(head_sha, tuple(files), (), None, config_error=str(exc)))
-    paths = [f.path for f in files] + [f.previous_path for f in files if f.previous_path]
-    return Reviewed(finish_review(gw, number, head_sha, paths, plan, cfg, ctx.cache), head_sha)
+    return Reviewed(finish_review(gw, number, head_sha, files, plan, cfg, ctx.cache), head_sha)
 
 
 def report_failure(ctx: Context, payload: dict, event: str, error: str, attempts: int) -> None:
     """After the last attempt, make the failure visible on the pull request instead of staying silent."""
-    number = optional(payload, "pull_request", "number", kind=int)
-    head = optional(payload, "pull_request", "head", "sha")
-    if event == "check_run":
-        head = optional(payload, "check_run", "head_sha")
-    if number is None or head is None:
-        return
+    head = optional(payload, "check_run", "head_sha") if event == "check_run" else optional(payload, "pull_request", "head", "sha")
+    if head is None:
+        return  # not about one commit of a pull request: the log line is the report
     text = m.REVIEW_FAILED.format(sha=head[:7], attempts=attempts, error=error)
     ctx.gateway.publish_check_run(review_mod.failure_check_run(head, text))
 
@@ -199,7 +193,8 @@ def _run(ctx: Context, command: commands.Command, number: int, is_pr: bool, logi
     if command.name == "recheck":
         if not is_pr:
             return m.RECHECK_NOT_A_PR, {}
-        return m.RECHECK_DONE, {"sha": review(ctx, number).head_sha[:7]}
+        done = review(ctx, number)
+        return m.RECHECK_REPLIES.get(done.kind, m.RECHECK_NOT_DONE), {"sha": done.head_sha[:7], "outcome": done.kind}
     role = ctx.gateway.permission(login)
     if not commands.may_regenerate(role):
         return m.REFUSED, {"command": command.name, "permission": role}

@@ -41,12 +41,12 @@ HEADER_FAIL = "## ❌ challenge-bot found {problems}"
 HEADER_WARN = "## ⚠️ challenge-bot found {problems}, nothing blocking"
 HEADER_PASS = "## ✅ challenge-bot: all checks passed"
 HEADER_NOTHING = "## ✅ challenge-bot: nothing to check"
-CHECKED_AT = "Checked commit `{sha}` of this pull request: {files}."
+CHECKED_AT = "Checked commit `{sha}` of this pull request: {files}."  # files: "3 files", changed or (rules changed) all
 NOTHING_CHANGED = "Commit `{sha}` changes no files under `{folder}/`."
 CONFIG_BROKEN = "The configuration the review needs could not be read at commit `{sha}`:\n\n> {error}\n\nFix `.github/challenge-bot.yml` (or the template it names); every case study is checked against it."
 TABLE_HEAD = "| Line | Rule | Problem | How to fix |\n| ---: | --- | --- | --- |"
 REPRODUCE = "### Reproduce locally\n\n```sh\npip install -e . && challenge-bot check {paths}\n```"
-REPRODUCE_FIX = "Misnamed headings and missing sections are fixed for you by `challenge-bot check --fix {paths}`, or by applying the suggestions in the review."
+REPRODUCE_FIX = "Misnamed headings and missing sections are fixed for you by {command}, or by applying the suggestions in the review."
 PREVIEW_HEAD = "### Index preview\n\nWhen this pull request merges, the bot updates the README index:\n\n| Change | Model | Case study | Summary | Tags |\n| --- | --- | --- | --- | --- |"
 PREVIEW_NONE = "### Index preview\n\nThis pull request does not change the README index."
 FOOTER = "<sub>This comment is kept up to date on every push. Comment `/challenge-bot recheck` to run the review again. Rules: {docs}</sub>"
@@ -90,7 +90,12 @@ HELP = "{marker}\n@{user}, I know these commands (each on a line of its own):\n\
 UNKNOWN_COMMAND = "{marker}\n@{user}, I don't know the command `{command}`. I know these (each on a line of its own):\n\n" + COMMANDS
 REFUSED = "{marker}\n@{user}, sorry: `/challenge-bot {command}` needs write, maintain or admin permission on this repository, and yours is `{permission}`. A maintainer can run it for you."
 RECHECK_NOT_A_PR = "{marker}\n@{user}, `/challenge-bot recheck` works on pull requests only."
-RECHECK_DONE = "{marker}\n@{user}, I reviewed commit `{sha}` again; the summary comment is up to date."
+RECHECK_REPLIES = {
+    "reviewed": "{marker}\n@{user}, I reviewed commit `{sha}` again; the summary comment is up to date.",
+    "stale": "{marker}\n@{user}, commit `{sha}` is no longer the head of this pull request; the newer commit gets its own review.",
+    "closed": "{marker}\n@{user}, this pull request is closed, so there is nothing to review.",
+}
+RECHECK_NOT_DONE = "{marker}\n@{user}, I did not review commit `{sha}`: {outcome}."
 INDEX_DONE_COMMIT = "{marker}\n@{user}, I regenerated the index: commit `{sha}` on `{branch}`."
 INDEX_DONE_PR = "{marker}\n@{user}, `{branch}` is protected, so the regenerated index is in pull request #{number}."
 INDEX_FAILED = "{marker}\n@{user}, I could not regenerate the index: {error}"

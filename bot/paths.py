@@ -57,9 +57,3 @@ def is_case_study(path: str, cfg: Config) -> bool:
         and not is_skipped(p, cfg)
     )
 
-
-def is_safe(path: str) -> bool:
-    """A relative path that stays inside the repository: no '..', no absolute path, no NUL."""
-    if not path or "\0" in path or path.startswith(("/", "\\")):
-        return False
-    return ".." not in path.replace("\\", "/").split("/")

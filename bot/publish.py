@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from bot import messages as m
 from bot.config import Config
-from bot.github_data import BranchProtected, Conflict, GatewayError, PullRequest, TransientError
+from bot.github_data import BranchProtected, ChangedFile, Conflict, GatewayError, PullRequest, TransientError
 from bot.linter import expected_index
 from bot.remote import Cache, index_sources, load_config
 from bot.review import LabelPlan, ReviewPlan, new_inline, plan_labels
@@ -22,13 +22,14 @@ log = logging.getLogger("challenge_bot")
 INDEX_ATTEMPTS = 4
 
 
-def finish_review(gateway: Any, number: int, head_sha: str, paths: list[str], plan: ReviewPlan, cfg: Config | None, cache: Cache) -> str:
+def finish_review(gateway: Any, number: int, head_sha: str, files: list[ChangedFile], plan: ReviewPlan, cfg: Config | None, cache: Cache) -> str:
     """Publish a planned review unless the pull request moved on meanwhile. Shared by the App and Actions."""
     fresh = gateway.pull_request(number)  # right before writing: a late worker must not overwrite a newer result
     if fresh.head_sha != head_sha:
         return "stale"
     if fresh.state != "open":
         return "closed"
+    paths = [f.path for f in files] + [f.previous_path for f in files if f.previous_path]
     labels = plan_labels(paths, fresh.labels, cfg) if cfg else LabelPlan((), ())
     publish_review(gateway, fresh, plan, labels, cfg, cache)
     return "reviewed"

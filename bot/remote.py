@@ -110,7 +110,7 @@ def review_config(gateway: Any, files: Iterable[ChangedFile], head_sha: str, bas
         pass  # the pull request may be the one that adds or repairs the config
     changed = {f.path for f in files} | {f.previous_path for f in files if f.previous_path}
     if base is None or changed & config_paths(base):
-        return load_config(gateway, head_sha)
+        return load_config(gateway, head_sha, cache)  # a commit never changes: safe to cache
     return base
 
 
@@ -144,7 +144,6 @@ class IndexSources(NamedTuple):
     records: list[Record]
     readme: str | None
     index_json: str | None
-    tree: dict[str, str]  # path -> blob sha
 
 
 def index_sources(gateway: Any, commit_sha: str, cfg: Config, cache: Cache) -> IndexSources:
@@ -164,7 +163,7 @@ def index_sources(gateway: Any, commit_sha: str, cfg: Config, cache: Cache) -> I
             records.append(record)
     readme = _text(gateway, tree.get(cfg.readme), cache)
     index_json = _text(gateway, tree.get(cfg.index_json), cache)
-    return IndexSources(records, readme, index_json, tree)
+    return IndexSources(records, readme, index_json)
 
 
 def _text(gateway: Any, sha: str | None, cache: Cache) -> str | None:

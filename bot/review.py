@@ -19,6 +19,7 @@ from bot.diff import new_side_lines
 from bot.github_data import Annotation, ChangedFile, CheckRun, InlineComment, LabelSpec
 from bot.index import Record
 from bot.linter import Finding
+from bot.mdtext import code, inert, shell_words, table_cell
 from bot.paths import place
 from bot.rules import WARNING
 
@@ -77,14 +78,20 @@ def plan(review: ReviewInput) -> ReviewPlan:
         "",
         tuple(_annotation(f, review.cfg) for f in findings),
     )
-    body = m.SUMMARY_MARKER + "\n" + _cut(_summary_body(review, findings, with_footer=True))
+    body = _comment(_summary_body(review, findings, with_footer=True))
     return ReviewPlan(check, body, bool(review.results), tuple(_inline(review)), m.REVIEW_BODY)
 
 
+def _comment(text: str) -> str:
+    """The sticky comment: its marker, then the text, within GitHub's size limit."""
+    return m.SUMMARY_MARKER + "\n" + _cut(text, SUMMARY_LIMIT - len(m.SUMMARY_MARKER) - 1)
+
+
 def _config_error_plan(review: ReviewInput) -> ReviewPlan:
-    text = m.CONFIG_BROKEN.format(sha=review.head_sha[:7], error=review.config_error)
+    # The error may quote the pull request's own config: keep it inert.
+    text = m.CONFIG_BROKEN.format(sha=review.head_sha[:7], error=inert(table_cell(review.config_error or "")))
     check = CheckRun(m.CHECK_NAME, review.head_sha, "failure", m.TITLE_CONFIG, _cut(text), "")
-    body = f"{m.SUMMARY_MARKER}\n{m.HEADER_FAIL.format(problems='a configuration error')}\n\n{text}"
+    body = _comment(f"{m.HEADER_FAIL.format(problems='a configuration error')}\n\n{text}")
     return ReviewPlan(check, body, True, (), "")
 
 
@@ -124,15 +131,15 @@ def _summary_body(review: ReviewInput, findings: list[Finding], with_footer: boo
     if not review.results:
         parts = [m.HEADER_NOTHING, m.NOTHING_CHANGED.format(sha=sha, folder=cfg.case_studies_dir)]
     elif not findings:
-        parts = [m.HEADER_PASS, m.CHECKED_AT.format(sha=sha, files=_count(len(review.results), "changed file"))]
+        parts = [m.HEADER_PASS, m.CHECKED_AT.format(sha=sha, files=_count(len(review.results), "file"))]
     else:
         header = m.HEADER_FAIL if any(f.is_error for f in findings) else m.HEADER_WARN
-        parts = [header.format(problems=_problems(findings)), m.CHECKED_AT.format(sha=sha, files=_count(len(review.results), "changed file"))]
+        parts = [header.format(problems=_problems(findings)), m.CHECKED_AT.format(sha=sha, files=_count(len(review.results), "file"))]
         parts += _finding_tables(findings, cfg)
-        paths = " ".join(sorted({f.path for f in findings}))
-        parts.append(m.REPRODUCE.format(paths=paths))
+        paths = sorted({f.path for f in findings})
+        parts.append(m.REPRODUCE.format(paths=shell_words(paths)))
         if any(f.fixable or f.code == "CS203" for f in findings):
-            parts.append(m.REPRODUCE_FIX.format(paths=paths))
+            parts.append(m.REPRODUCE_FIX.format(command=code("challenge-bot check --fix " + shell_words(paths))))
     if review.results:
         parts.append(_preview(review))
     if with_footer:
@@ -151,19 +158,13 @@ def _finding_tables(findings: list[Finding], cfg: Config) -> list[str]:
             f"{' (warning)' if f.severity == WARNING else ''} | {m.FIX_HINTS.get(f.code, '')} |"
             for f in by_path[path]
         ]
-        tables.append(f"#### `{path}`\n\n{m.TABLE_HEAD}\n" + "\n".join(rows))
+        tables.append(f"#### {code(path)}\n\n{m.TABLE_HEAD}\n" + "\n".join(rows))
     return tables
 
 
-def _safe(text: str) -> str:
-    """Text from files (or, in Actions, from an artifact) made inert in a comment:
-    no HTML, and no @mentions that would notify people."""
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
-
-
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped, inert."""
-    return _safe(" ".join(text.split()).replace("|", "\\|"))
+    """Text from files (or, in Actions, from an artifact) in a table cell: one line, inert."""
+    return inert(table_cell(text))
 
 
 def _preview(review: ReviewInput) -> str:
@@ -174,13 +175,13 @@ def _preview(review: ReviewInput) -> str:
             continue
         r = result.record
         status = "added" if _status(review.files, r.path) == "added" else "updated"
-        tags = " ".join(f"`{t}`" for t in r.tags)
-        rows.append(f"| {status} | {_cell(cfg.models[r.model].name)} | {_cell(r.title)} (`{r.path}`) | {_cell(r.summary)} | {tags} |")
+        tags = " ".join(code(t) for t in r.tags)
+        rows.append(f"| {status} | {_cell(cfg.models[r.model].name)} | {_cell(r.title)} ({code(r.path)}) | {_cell(r.summary)} | {table_cell(tags)} |")
     for f in review.files:
         gone = f.previous_path if f.status == "renamed" else (f.path if f.status == "removed" else None)
         p = place(gone, cfg) if gone else None
         if p and p.inside and p.is_markdown and len(p.parts) == 2 and p.model in cfg.models and p.parts[1] != "README.md":
-            rows.append(f"| removed | {_cell(cfg.models[p.model].name)} | `{gone}` | | |")
+            rows.append(f"| removed | {_cell(cfg.models[p.model].name)} | {table_cell(code(gone))} | | |")
     return m.PREVIEW_HEAD + "\n" + "\n".join(rows) if rows else m.PREVIEW_NONE
 
 
@@ -222,7 +223,7 @@ def _inline(review: ReviewInput) -> list[InlineCandidate]:
             # A missing section is reported where it would go, not on text that is wrong:
             # what identifies it is the section named in the message.
             fp = fingerprint(f.path, f.code, f.message if f.code in ABSENCE_RULES else line_text)
-            body = m.INLINE.format(code=f.code, name=f.name, message=_safe(f.message), url=cfg.rule_url(f.code, f.name))
+            body = m.INLINE.format(code=f.code, name=f.name, message=inert(f.message), url=cfg.rule_url(f.code, f.name))
             if f.fix is not None:
                 body += "\n\n" + m.SUGGESTION.format(text=f.fix.replacement)
             body += "\n" + m.FINGERPRINT.format(fp=fp)

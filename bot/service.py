@@ -23,6 +23,8 @@ from bot.store import Delivery, DeliveryStore
 
 log = logging.getLogger("challenge_bot")
 IDLE_POLL = 0.25  # seconds; deliveries recorded by other processes (gunicorn workers) are picked up this often
+PRUNE_EVERY = 3600.0
+ERROR_PAUSE = 5.0
 
 
 class Service:
@@ -56,7 +58,7 @@ class Service:
         if self._threads:
             self._wake = threading.Condition()
             self._busy = 0
-            self.store.owner = self.store.owner.rsplit(":", 2)[0] + f":{os.getpid()}:{os.urandom(4).hex()}"
+            self.cache = Cache()  # its locks may have been held by a thread the fork did not copy
             self.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -71,10 +73,20 @@ class Service:
             self._wake.notify_all()
 
     def _loop(self) -> None:
+        next_prune = 0.0
         while not self._stop.is_set():
-            if not self.run_once():
-                with self._wake:
-                    self._wake.wait(IDLE_POLL)
+            try:
+                if self.run_once():
+                    continue
+                if time.monotonic() > next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY
+                    self.store.prune()
+            except Exception:  # the store is unavailable (disk full, locked too long): keep the thread alive
+                log.exception("worker could not reach the delivery store; trying again", extra={"outcome": "store-error"})
+                self._stop.wait(ERROR_PAUSE)
+                continue
+            with self._wake:
+                self._wake.wait(IDLE_POLL)
 
     # --- processing -----------------------------------------------------------------------
 
@@ -127,28 +139,30 @@ class Service:
             if route is None:
                 raise PayloadError("no handler for this event any more")
             gateway = self.gateways(field(payload, "installation", "id", kind=int) if "installation" in payload else None, field(payload, "repository", "full_name"))
-            ctx = Context(gateway, self.cache, logging.LoggerAdapter(log, extra))
+            ctx = Context(gateway, self.cache)
             outcome = route.handler(ctx, payload)
         except PayloadError as exc:
-            self.store.finish(delivery.id, "dropped", "dropped", str(exc))
+            self.store.finish(delivery, "dropped", "dropped", str(exc))
             log.warning("dropped: %s", exc, extra=extra | {"outcome": "dropped"})
-        except (TransientError, ConfigError, GatewayError) as exc:
+        except (ConfigError, GatewayError) as exc:
             self._retry_or_fail(delivery, ctx, exc, extra)
         except Exception as exc:  # a bug: keep the worker alive, record and show the failure
             self._retry_or_fail(delivery, ctx, exc, extra, bug=True)
         else:
-            self.store.finish(delivery.id, "done", outcome)
-            log.info("done", extra=extra | {"outcome": outcome})
+            if self.store.finish(delivery, "done", outcome):
+                log.info("done", extra=extra | {"outcome": outcome})
+            else:
+                log.warning("done, but the lease had run out and another attempt owns the delivery", extra=extra | {"outcome": outcome})
 
     def _retry_or_fail(self, delivery: Delivery, ctx: Context | None, exc: Exception, extra: dict, bug: bool = False) -> None:
         error = f"{type(exc).__name__}: {exc}"
         transient = isinstance(exc, TransientError) or (isinstance(exc, GatewayError) and (exc.status or 0) >= 500)
         if transient and delivery.attempts < self.max_attempts:
             delay = self.backoff * 2 ** (delivery.attempts - 1)
-            self.store.retry_later(delivery.id, delay, error)
+            self.store.retry_later(delivery, delay, error)
             log.warning("will retry in %.0f s: %s", delay, error, extra=extra | {"outcome": "retry", "error": error})
             return
-        self.store.finish(delivery.id, "failed", "failed", error)
+        self.store.finish(delivery, "failed", "failed", error)
         log.error("failed: %s", error, exc_info=bug, extra=extra | {"outcome": "failed", "error": error})
         if ctx is not None:
             try:

@@ -22,10 +22,13 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NamedTuple
 
 LEASE_SECONDS = 300.0
+KEEP_SECONDS = 14 * 24 * 3600  # finished deliveries are kept this long (for the log and redelivery checks)
+_READY = """(status = 'pending' OR (status = 'working' AND lease_until < :now)) AND not_before <= :now"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     id          TEXT PRIMARY KEY,
@@ -64,11 +67,28 @@ class DeliveryStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._lock_path = f"{path}.lock"
-        # host:pid:run — the run token tells this process from an earlier one that had the same pid.
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = ""
+        self._new_owner()
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        # A fork while a thread holds the write lock (or the flock) would leave the child
+        # with a lock no thread of it will release: fork only between writes.
+        ref = weakref.ref(self)
+        os.register_at_fork(
+            before=lambda: (store := ref()) and store._write_lock.acquire(),
+            after_in_parent=lambda: (store := ref()) and store._write_lock.release(),
+            after_in_child=lambda: (store := ref()) and store._after_fork_in_child(),
+        )
+
+    def _new_owner(self) -> None:
+        # host:pid:run — the run token tells this process from an earlier one that had the same pid.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def _after_fork_in_child(self) -> None:
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._new_owner()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -107,12 +127,15 @@ class DeliveryStore:
     def claim(self) -> Delivery | None:
         """Lease the oldest ready delivery whose key nobody is working on."""
         now = self.clock()
+        with self._connect() as db:  # a read first: idle workers must not queue acknowledgements behind them
+            if db.execute(f"SELECT 1 FROM deliveries WHERE {_READY} LIMIT 1", {"now": now}).fetchone() is None:
+                return None
         with self._writing() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
-                    """SELECT id, event, action, key, payload, attempts FROM deliveries AS d
-                       WHERE (status = 'pending' OR (status = 'working' AND lease_until < :now)) AND not_before <= :now
+                    f"""SELECT id, event, action, key, payload, attempts FROM deliveries AS d
+                       WHERE {_READY}
                          AND NOT EXISTS (SELECT 1 FROM deliveries AS w WHERE w.key = d.key AND w.id != d.id
                                          AND w.status = 'working' AND w.lease_until >= :now)
                        ORDER BY received_at LIMIT 1""",
@@ -129,22 +152,41 @@ class DeliveryStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return Delivery(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5] + 1)
+        try:
+            payload = json.loads(row[4])
+        except ValueError as exc:  # stored by an older version, or damaged: never claim it again
+            self.finish(Delivery(row[0], row[1], row[2], row[3], {}, row[5] + 1), "dropped", "dropped", f"unreadable payload: {exc}")
+            return self.claim()
+        return Delivery(row[0], row[1], row[2], row[3], payload, row[5] + 1)
 
-    def finish(self, delivery_id: str, status: str, outcome: str, error: str | None = None) -> None:
-        """Close a delivery: ``done`` (handled or ignored), ``dropped`` (bad payload) or ``failed``."""
+    def finish(self, delivery: Delivery, status: str, outcome: str, error: str | None = None) -> bool:
+        """Close a delivery: ``done`` (handled or ignored), ``dropped`` (bad payload) or ``failed``.
+        False when this worker's lease ran out and another attempt owns the delivery now."""
         with self._writing() as db:
-            db.execute(
-                "UPDATE deliveries SET status = ?, outcome = ?, last_error = ?, finished_at = ?, lease_until = NULL WHERE id = ?",
-                (status, outcome, error, self.clock(), delivery_id),
+            cursor = db.execute(
+                "UPDATE deliveries SET status = ?, outcome = ?, last_error = ?, finished_at = ?, lease_until = NULL "
+                "WHERE id = ? AND owner = ? AND attempts = ?",
+                (status, outcome, error, self.clock(), delivery.id, self.owner, delivery.attempts),
             )
+            return cursor.rowcount == 1
 
-    def retry_later(self, delivery_id: str, delay: float, error: str) -> None:
+    def retry_later(self, delivery: Delivery, delay: float, error: str) -> bool:
         with self._writing() as db:
-            db.execute(
-                "UPDATE deliveries SET status = 'pending', not_before = ?, last_error = ?, lease_until = NULL WHERE id = ?",
-                (self.clock() + delay, error, delivery_id),
+            cursor = db.execute(
+                "UPDATE deliveries SET status = 'pending', not_before = ?, last_error = ?, lease_until = NULL "
+                "WHERE id = ? AND owner = ? AND attempts = ?",
+                (self.clock() + delay, error, delivery.id, self.owner, delivery.attempts),
             )
+            return cursor.rowcount == 1
+
+    def prune(self, older_than: float = KEEP_SECONDS) -> int:
+        """Forget finished deliveries (and their payloads, up to 25 MB each) after a while."""
+        with self._writing() as db:
+            cursor = db.execute(
+                "DELETE FROM deliveries WHERE status IN ('done', 'dropped', 'failed') AND finished_at < ?",
+                (self.clock() - older_than,),
+            )
+            return cursor.rowcount
 
     def release_dead_owners(self) -> int:
         """On start: deliveries leased by processes of this host that no longer run are ready again."""

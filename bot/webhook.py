@@ -53,18 +53,19 @@ def webhook() -> tuple[Response, int]:
     if not event or not delivery or len(delivery) > 100:
         return _answer(400, error="X-GitHub-Event and X-GitHub-Delivery headers are required")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        log.warning("refused: body is not JSON", extra=extra | {"status": 400})
+        text = body.decode("utf-8")  # GitHub sends UTF-8; the store keeps exactly this text
+        payload = json.loads(text)
+    except ValueError:  # UnicodeDecodeError included; a BOM is refused by json.loads on text
+        log.warning("refused: body is not UTF-8 JSON", extra=extra | {"status": 400})
         return _answer(400, error="body is not JSON")
     if not isinstance(payload, dict):
         return _answer(400, error="body is not a JSON object")
     if event == "ping":
         return _answer(200, status="pong")
-    return _record(bot, delivery, event, payload, body, extra)
+    return _record(bot, delivery, event, payload, text, extra)
 
 
-def _record(bot, delivery: str, event: str, payload: dict, body: bytes, extra: dict) -> tuple[Response, int]:
+def _record(bot, delivery: str, event: str, payload: dict, text: str, extra: dict) -> tuple[Response, int]:
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     extra |= {"action": action}
     route = router.route(event, action)
@@ -77,7 +78,7 @@ def _record(bot, delivery: str, event: str, payload: dict, body: bytes, extra: d
         log.warning("dropped: %s", exc, extra=extra | {"outcome": "dropped", "status": 202})
         return _answer(202, status="dropped", reason=str(exc))
     extra |= {"repository": key.split("#")[0].split("@")[0]}
-    if not bot.store.record(delivery, event, action, key, body.decode("utf-8")):
+    if not bot.store.record(delivery, event, action, key, text):
         log.info("redelivery of a recorded delivery", extra=extra | {"outcome": "duplicate", "status": 202})
         return _answer(202, status="duplicate")
     bot.notify()

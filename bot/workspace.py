@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.config import Config
+from bot.config import CONFIG_PATH, Config
 from bot.index import Record
 from bot.linter import Finding, lint_file, lint_index, sort_key
 from bot.paths import is_case_study, place
@@ -187,7 +187,7 @@ def changed_since(root: Path, cfg: Config, ref: str) -> list[str] | None:
         paths = fields[index + 1 : index + (3 if status[:1] in "RC" else 2)]
         index += 1 + len(paths)
         changed.append((status[:1], paths[-1], paths[0]))
-    rules = {".github/challenge-bot.yml", cfg.template_path}
+    rules = {CONFIG_PATH, cfg.template_path}
     if any(new in rules or old in rules or new.startswith("bot/") or old.startswith("bot/") for _, new, old in changed):
         return None
     return sorted(new for status, new, _ in changed if status != "D" and place(new, cfg).inside)

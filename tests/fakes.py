@@ -215,8 +215,10 @@ class FakeGateway:
         return self.branches[branch]
 
     def commit_on_new_base(self, branch: str, base_sha: str, files: dict[str, str], message: str) -> str:
-        self.branches[branch] = base_sha
-        return self.commit_files(branch, base_sha, files, message)
+        new = dict(self.commits[base_sha]) | {p: t.encode() for p, t in files.items()}
+        self.branches[branch] = self._commit(new)
+        self.messages[self.branches[branch]] = message
+        return self.branches[branch]
 
     def find_open_pull(self, head_branch: str, base: str | None, owner: str | None = None) -> int | None:
         return next((n for n, p in self.pulls.items() if p["branch"] == head_branch and p["state"] == "open"), None)

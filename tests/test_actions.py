@@ -70,7 +70,7 @@ def test_a_result_naming_files_outside_the_pull_request_is_refused(tmp_path, mon
     number = gw.open_pull(FILES)
     data = json.loads(run_check(checkout(tmp_path, FILES), monkeypatch, gw.pull_request(number).head_sha, sorted(FILES)))
     data["findings"][0]["path"] = "case_studies/meta/elsewhere.md"
-    with pytest.raises(ResultError, match="the result names files the pull request does not change: case_studies/meta/elsewhere.md"):
+    with pytest.raises(ResultError, match="^the result names files that are not in the pull request: case_studies/meta/elsewhere.md$"):
         report(gw, workflow_run_event(gw, number), result_mod.load(json.dumps(data).encode()), load(tmp_path), Cache())
     assert (gw.check_runs, gw.comments, gw.reviews) == ([], {}, {})
 
@@ -79,7 +79,7 @@ def test_the_pull_request_comes_from_the_event_even_if_the_artifact_says_otherwi
     gw = FakeGateway()
     first = gw.open_pull(FILES)
     second = gw.open_pull({"case_studies/meta/other.md": GOOD.encode()})
-    raw = run_check(checkout(tmp_path, FILES), monkeypatch, "b" * 40, sorted(FILES))
+    raw = run_check(checkout(tmp_path, FILES), monkeypatch, gw.pull_request(first).head_sha, sorted(FILES))
     data = json.loads(raw) | {"pull_request": second, "number": second}  # ignored keys: the event decides
     report(gw, workflow_run_event(gw, first), result_mod.load(json.dumps(data).encode()), load(tmp_path), Cache())
     assert len(gw.comments[first]) == 1 and second not in gw.comments
@@ -102,6 +102,9 @@ def test_a_fork_pull_request_is_found_by_its_head(tmp_path, monkeypatch):
     event["workflow_run"]["pull_requests"] = []  # GitHub leaves this empty for forks
     raw = run_check(checkout(tmp_path, FILES), monkeypatch, event["workflow_run"]["head_sha"], sorted(FILES))
     assert report(gw, event, result_mod.load(raw), load(tmp_path), Cache()) == "reviewed"
-    event["workflow_run"]["head_sha"] = "c" * 40
-    with pytest.raises(PayloadError, match="no open pull request has head ccccccc"):
-        report(gw, event, result_mod.load(raw), load(tmp_path), Cache())
+    event["workflow_run"]["head_sha"] = "c" * 40  # a run for a commit the pull request no longer has
+    moved = json.loads(raw) | {"head_sha": "c" * 40}
+    assert report(gw, event, result_mod.load(json.dumps(moved).encode()), load(tmp_path), Cache()) == "stale"
+    event["workflow_run"]["head_branch"] = "no-such-branch"
+    with pytest.raises(PayloadError, match="^no open pull request has head ccccccc$"):
+        report(gw, event, result_mod.load(json.dumps(moved).encode()), load(tmp_path), Cache())

@@ -135,11 +135,14 @@ def _tampered(result: Path, change) -> Path:
 
 
 HOSTILE = {
-    "path outside the pull request": (lambda d: d["findings"][0].update(path="README.md"), "the result names files the pull request does not change: README.md"),
+    "path outside the case studies": (lambda d: d["findings"][0].update(path="README.md"), "the result names files outside case_studies/: README.md"),
+    "path not in the pull request": (lambda d: d["findings"][0].update(path="case_studies/meta/invented.md"), "the result names files that are not in the pull request: case_studies/meta/invented.md"),
+    "result for another commit": (lambda d: d.update(head_sha="0" * 40), "the result is for commit 0000000, the workflow run for "),
+    "record filed under another model": (lambda d: d["records"][0].update(model="bloomberg"), "the record for case_studies/huggingface/good.md does not match its model folder"),
     "dot-dot path": (lambda d: d["findings"][0].update(path="case_studies/../../etc/passwd"), "findings[0].path 'case_studies/../../etc/passwd' is not a plain relative path"),
     "html and mentions in a fix": (lambda d: d["findings"][0]["fix"].update(replacement="</details>```@everyone"), "findings[0].fix.replacement must be one line without backticks"),
     "unknown rule": (lambda d: d["findings"][0].update(code="CS999"), "findings[0].code 'CS999' is not a rule this bot knows"),
-    "wrong pull request in the artifact": (lambda d: d.update(head_sha="0" * 40, pull_request=1), None),
+    "pull request number in the artifact": (lambda d: d.update(pull_request=2, number=2), None),
 }
 
 
@@ -157,7 +160,7 @@ def test_a_hostile_artifact_is_refused_and_nothing_posted(fake_github, actions_e
         assert code == 0 and fake_github.issue_comments(REPO_NAME, other) == []
         assert len(fake_github.issue_comments(REPO_NAME, number)) == 1
         return
-    assert (code, err) == (2, f"challenge-bot: error: refusing the result: {problem}\n")
+    assert code == 2 and err.startswith(f"challenge-bot: error: refusing the result: {problem}") and err.count("\n") == 1
     assert [r.operation_id for r in fake_github.requests if r.operation_id in WRITES] == []
 
 

@@ -251,3 +251,41 @@ def test_checking_one_file_imports_nothing_heavy(repo):
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)
     assert result.stdout == "[] 0\n"
+
+
+def test_serve_and_worker_without_a_secret_are_usage_errors(run, monkeypatch):
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET", raising=False)
+    message = "challenge-bot: error: GITHUB_WEBHOOK_SECRET is not set: the bot refuses to start without a secret to verify webhooks\n"
+    assert run("serve") == (2, "", message)
+    assert run("worker", "--nice", "0") == (2, "", message)
+
+
+def test_an_unwritable_summary_is_a_usage_error(run, repo):
+    _write(repo, "case_studies/meta/good.md", GOOD)
+    code, out, err = run("check", "--summary", "no/such/dir/summary.md", "case_studies/meta/good.md")
+    assert (code, err.splitlines()[-1]) == (2, "challenge-bot: error: no/such/dir/summary.md: No such file or directory")
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+def _commit_all(root: Path, message: str) -> None:
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", message)
+
+
+def test_changed_since_checks_what_changed_or_everything_when_the_rules_change(run, repo):
+    _write(repo, "case_studies/meta/old.md", BROKEN)  # already broken on the base branch
+    _git(repo, "init", "-q")
+    _commit_all(repo, "base")
+    _write(repo, "case_studies/meta/new.md", GOOD)
+    _write(repo, "docs/other.md", "# not a case study\n")
+    _commit_all(repo, "a pull request")
+    assert run("check", "--changed-since", "HEAD^1") == (0, "", "All clear: 1 file checked, no problems found.\n")
+    (repo / ".github/challenge-bot.yml").write_text((repo / ".github/challenge-bot.yml").read_text().replace("  - model-architecture\n", "  - model-architecture\n  - new-tag\n"))
+    _commit_all(repo, "a rule change")
+    code, out, err = run("check", "--changed-since", "HEAD^1")
+    assert (code, err) == (1, "Found 2 errors (2 files checked).\n")
+    assert [line.split(":")[0] for line in out.splitlines()] == ["case_studies/meta/old.md", "case_studies/meta/old.md"]
+    assert run("check", "--changed-since", "nonexistent-ref")[0] == 2

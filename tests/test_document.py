@@ -38,8 +38,10 @@ def _without_front_matter(text: str) -> str:
 
 
 def _repository_markdown() -> list[Path]:
-    skip = {".git", "node_modules", ".venv", ".cache"}
-    return sorted(p for p in REPO.rglob("*.md") if not skip & set(p.relative_to(REPO).parts))
+    def hidden(path: Path) -> bool:  # .git, .venv, .pytest_cache, bench/.cache ...: not the project's Markdown
+        return any(part.startswith(".") or part == "node_modules" for part in path.relative_to(REPO).parts)
+
+    return sorted(p for p in REPO.rglob("*.md") if not hidden(p))
 
 
 @pytest.mark.parametrize("path", _repository_markdown(), ids=lambda p: str(p.relative_to(REPO)))

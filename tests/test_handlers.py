@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from bot import messages as m
@@ -18,7 +16,7 @@ BROKEN = GOOD.replace("## Bugs/Missteps", "## Bugs / Missteps").replace("## Lear
 def run(gw: FakeGateway, event: str, payload: dict, cache: Cache | None = None) -> str:
     route = router.route(event, payload.get("action"))
     assert route is not None and route.accepts(payload)
-    return route.handler(Context(gw, cache or Cache(), logging.LoggerAdapter(logging.getLogger("test"), {})), payload)
+    return route.handler(Context(gw, cache or Cache()), payload)
 
 
 def pr_event(gw: FakeGateway, number: int, action: str = "opened") -> dict:
@@ -57,7 +55,7 @@ def test_good_case_study_passes_and_gets_its_model_label():
     )
     (summary,) = summaries(gw, number)
     assert summary.splitlines()[:3] == [m.SUMMARY_MARKER, "## ✅ challenge-bot: all checks passed", ""]
-    assert f"Checked commit `{head[:7]}` of this pull request: 1 changed file." in summary
+    assert f"Checked commit `{head[:7]}` of this pull request: 1 file." in summary
     assert "| added | OPT-175B (Meta AI) | A good case study (`case_studies/meta/good.md`) | The loss spiked at step 14,500. | `loss-spikes` |" in summary
     assert gw.pr_labels[number] == ["help wanted", "model: OPT-175B"]
     assert gw.repo_labels == {"model: OPT-175B": ("0866ff", "Case studies from Meta AI's OPT-175B pretraining run")}
@@ -230,8 +228,8 @@ def test_pushes_touching_case_studies_regenerate_and_the_bots_own_are_ignored():
 @pytest.mark.parametrize(
     ("login", "role", "reply"),
     [
-        ("reader", "read", "sorry: `/challenge-bot regenerate-index` needs write, maintain or admin permission on this repository, and yours is `read`"),
-        ("maintainer", "maintain", "I regenerated the index: commit"),
+        ("reader", "read", "sorry: `/challenge-bot regenerate-index` needs write, maintain or admin permission on this repository, and yours is `read`. A maintainer can run it for you."),
+        ("maintainer", "maintain", "I regenerated the index: commit `{sha}` on `main`."),
     ],
 )
 def test_regenerate_index_is_gated_by_permission(login, role, reply):
@@ -242,8 +240,8 @@ def test_regenerate_index_is_gated_by_permission(login, role, reply):
     number = gw.open_pull({"docs/x.md": b"x\n"})
     run(gw, "issue_comment", comment_event(gw, number, "Please:\n\n/challenge-bot regenerate-index", login=login))
     (answer,) = gw.comments[number]
-    assert answer.body.startswith("<!-- challenge-bot:reply to=900 command=regenerate-index -->\n@" + login)
-    assert reply in answer.body
+    marker = "<!-- challenge-bot:reply to=900 command=regenerate-index -->"
+    assert answer.body == f"{marker}\n@{login}, {reply.format(sha=gw.branches['main'][:7])}"
     assert (gw.branches["main"] != before) == (role == "maintain")
 
 
@@ -253,7 +251,10 @@ def test_commands_in_quotes_and_code_are_ignored_and_unknown_ones_get_help():
     body = "> /challenge-bot regenerate-index\n\n```\n/challenge-bot recheck\n```\n\n/challenge-bot dance"
     assert run(gw, "issue_comment", comment_event(gw, number, body)) == "commands: dance"
     (answer,) = gw.comments[number]
-    assert "I don't know the command `dance`" in answer.body and "`/challenge-bot recheck`" in answer.body
+    assert answer.body == (
+        "<!-- challenge-bot:reply to=900 command=dance -->\n@someone, I don't know the command `dance`. "
+        "I know these (each on a line of its own):\n\n" + m.COMMANDS
+    )
     assert "permission" not in gw.calls
 
 
@@ -264,7 +265,8 @@ def test_a_retried_delivery_does_not_reply_twice():
     run(gw, "issue_comment", payload)
     run(gw, "issue_comment", payload)
     replies = [c.body for c in gw.comments[number] if "challenge-bot:reply" in c.body]
-    assert len(replies) == 1 and "I reviewed commit" in replies[0]
+    sha = gw.pull_request(number).head_sha[:7]
+    assert replies == [f"<!-- challenge-bot:reply to=900 command=recheck -->\n@someone, I reviewed commit `{sha}` again; the summary comment is up to date."]
     assert len(summaries(gw, number)) == 1
 
 
@@ -277,3 +279,36 @@ def test_bot_comments_and_hostile_command_names_are_not_echoed():
     run(gw, "issue_comment", comment_event(gw, number, "/challenge-bot {user}<img src=x>@everyone"))
     (answer,) = gw.comments[number]
     assert "I don't know the command `(unreadable)`" in answer.body and "<img" not in answer.body
+
+
+def test_a_check_run_re_run_reviews_the_pull_request_again():
+    gw = FakeGateway()
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    payload = {
+        "action": "rerequested",
+        "repository": {"full_name": gw.repo, "default_branch": "main"},
+        "installation": {"id": 1},
+        "check_run": {"name": "challenge-bot", "head_sha": gw.pull_request(number).head_sha, "pull_requests": [{"number": number}]},
+    }
+    assert router.route("check_run", "rerequested").key(payload) == f"{gw.repo}#{number}"
+    assert run(gw, "check_run", payload) == "reviewed"
+    assert [c.conclusion for c in gw.check_runs] == ["success"]
+    other = payload | {"check_run": payload["check_run"] | {"name": "some other check"}}
+    assert not router.route("check_run", "rerequested").accepts(other)
+
+
+@pytest.mark.parametrize(
+    ("setup", "reply"),
+    [
+        ("open", "I reviewed commit `{sha}` again; the summary comment is up to date."),
+        ("closed", "this pull request is closed, so there is nothing to review."),
+    ],
+)
+def test_recheck_replies_say_what_happened(setup, reply):
+    gw = FakeGateway()
+    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    gw.pulls[number]["state"] = setup
+    run(gw, "issue_comment", comment_event(gw, number, "/challenge-bot recheck", login="ada"))
+    (answer,) = [c.body for c in gw.comments[number] if "challenge-bot:reply" in c.body]
+    sha = gw.pull_request(number).head_sha[:7]
+    assert answer == f"<!-- challenge-bot:reply to=900 command=recheck -->\n@ada, {reply.format(sha=sha)}"

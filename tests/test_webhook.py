@@ -92,7 +92,7 @@ def test_oversized_body_is_413(client):
 def test_missing_headers_are_400(client):
     body = b"{}"
     response = client.post("/webhook", data=body, headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"})
-    assert response.status_code == 400
+    assert (response.status_code, response.json) == (400, {"error": "X-GitHub-Event and X-GitHub-Delivery headers are required"})
 
 
 def test_ping_unknown_events_and_unhandled_actions(client, app):
@@ -210,3 +210,35 @@ def test_logs_are_json_lines_with_the_delivery(client, app, gw, capsys):
     assert {k: done[0][k] for k in ("delivery", "event", "action", "repository", "pr", "msg")} == {
         "delivery": "log-me", "event": "pull_request", "action": "opened", "repository": "octo/kb", "pr": str(number), "msg": "done"
     }
+
+
+def test_a_worker_thread_survives_a_store_outage(tmp_path, gw):
+    import time as time_mod
+
+    from bot import service as service_mod
+
+    app = create_app({"webhook_secret": SECRET, "db_path": str(tmp_path / "d.sqlite3"), "workers": 0}, gateway_factory=lambda i, r: gw)
+    svc = service(app)
+    real_claim, failures = svc.store.claim, []
+
+    def flaky_claim():
+        if not failures:
+            failures.append(1)
+            raise OSError("disk I/O error")
+        return real_claim()
+
+    svc.store.claim = flaky_claim
+    pause = service_mod.ERROR_PAUSE
+    service_mod.ERROR_PAUSE = 0.05
+    try:
+        svc.workers = 1
+        svc.start()
+        number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+        assert post(app.test_client(), pr_event(gw, number)).json == {"status": "queued"}
+        deadline = time_mod.monotonic() + 10
+        while svc.store.counts().get("done") != 1 and time_mod.monotonic() < deadline:
+            time_mod.sleep(0.05)
+    finally:
+        svc.stop()
+        service_mod.ERROR_PAUSE = pause
+    assert failures == [1] and svc.store.counts() == {"done": 1}

@@ -1,0 +1,74 @@
+"""The pure review planner: sizes within GitHub's limits, and contributors' text kept inert."""
+
+from __future__ import annotations
+
+from bot import messages as m
+from bot.github_data import ChangedFile
+from bot.index import Record
+from bot.linter import Finding
+from bot.review import SUMMARY_LIMIT, FileResult, ReviewInput, new_inline, plan, plan_labels
+
+HEAD = "f" * 40
+
+
+def _finding(path: str, line: int, message: str = "missing section '## Learnings'") -> Finding:
+    return Finding(path, line, "CS203", "missing-section", "error", message)
+
+
+def test_a_huge_review_stays_within_githubs_comment_limit(cfg):
+    results = tuple(
+        FileResult(f"case_studies/meta/file-{i:04d}.md", tuple(_finding(f"case_studies/meta/file-{i:04d}.md", n) for n in range(1, 30)))
+        for i in range(400)
+    )
+    review = plan(ReviewInput(HEAD, (), results, cfg))
+    assert len(review.summary) <= SUMMARY_LIMIT and review.summary.startswith(m.SUMMARY_MARKER + "\n")
+    assert review.summary.endswith(m.TRUNCATED)
+    assert len(review.check_run.summary) <= SUMMARY_LIMIT and len(review.check_run.annotations) == 400 * 29
+
+
+def _outside_code(markdown: str) -> str:
+    """The text GitHub renders as prose: fenced blocks and code spans removed (mentions and HTML do not work in code)."""
+    import re
+
+    markdown = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", markdown)
+
+
+def test_contributors_text_cannot_mention_people_or_break_out(cfg):
+    path = "case_studies/meta/a` @octo/team `b.md"
+    record = Record("meta", path, "Title <img src=x> @alice", "Summary | with a pipe @bob", ("loss-spikes`@carol",), ())
+    result = FileResult(path, (_finding(path, 3, "heading '## @dave <b>x</b>' is odd"),), {3: "## @dave"}, record)
+    files = (ChangedFile(path, "added", "a" * 40, "@@ -0,0 +1,3 @@\n+a\n+b\n+c"),)
+    review = plan(ReviewInput(HEAD, files, (result,), cfg))
+    prose = _outside_code(review.summary)
+    for needle in ("@octo", "@alice", "@bob", "@carol", "@dave", "<img", "<b>"):
+        assert needle not in prose, needle
+    assert "#### `case_studies/meta/a' @octo/team 'b.md`" in review.summary  # the backtick cannot close the span
+    assert "challenge-bot check 'case_studies/meta/a'\"'\"' @octo/team '\"'\"'b.md'\n```" in review.summary
+    assert "Summary \\| with a pipe @\u200bbob" in review.summary
+    (inline,) = review.inline
+    assert "@dave" not in inline.comment.body and "@\u200bdave" in inline.comment.body
+
+
+def test_a_config_error_from_the_pull_request_is_inert(cfg):
+    review = plan(ReviewInput(HEAD, (), (), None, config_error=".github/challenge-bot.yml: unknown key '@octo/team <script>'"))
+    assert "@octo" not in review.summary and "<script>" not in review.summary
+    assert "unknown key '@\u200bocto/team &lt;script&gt;'" in review.check_run.summary
+
+
+def test_inline_candidates_already_commented_are_skipped_once_each():
+    from bot.review import InlineCandidate
+    from bot.github_data import InlineComment
+
+    first = InlineCandidate(InlineComment("p", 1, "one"), "aaa")
+    again = InlineCandidate(InlineComment("p", 9, "one again"), "aaa")
+    other = InlineCandidate(InlineComment("p", 2, "two"), "bbb")
+    assert new_inline([first, again, other], ["<!-- challenge-bot:fp=ccc -->"], limit=10) == [first.comment, other.comment]
+    assert new_inline([first, other], ["x <!-- challenge-bot:fp=bbb -->"], limit=10) == [first.comment]
+    assert new_inline([first, other], [], limit=1) == [first.comment]
+
+
+def test_labels_only_the_bots_own_are_removed(cfg):
+    labels = plan_labels(["case_studies/meta/a.md", "docs/x.md"], ["model: IDEFICS", "good first issue"], cfg)
+    assert [spec.name for spec in labels.add] == ["model: OPT-175B"]
+    assert labels.remove == ("model: IDEFICS",)
