@@ -67,6 +67,13 @@ class FileResult:
         self.findings = findings or []
         self.record, self.context, self.checked = record, context, checked
 
+    def line_texts(self) -> dict[int, str]:
+        """The text of each finding's line (fingerprints and suggestions need it)."""
+        if self.context is None:
+            return {}
+        doc = self.context.doc
+        return {f.line: doc.line_text(f.line) for f in self.findings}
+
 
 def sort_key(f: Finding) -> tuple:
     return (f.path, f.line, f.code, f.message)

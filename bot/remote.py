@@ -134,9 +134,7 @@ def lint_changed(gateway: Any, files: list[ChangedFile], cfg: Config, head_sha: 
         text = added_file_text(f.patch) if f.status == "added" else None
         data = text.encode("utf-8") if text is not None else gateway.read_blob(f.sha)
         result = lint_file(p.path, data, cfg)
-        doc = result.context.doc if result.context is not None else None
-        texts = {f.line: doc.line_text(f.line) for f in result.findings} if doc else {}
-        results.append(FileResult(p.path, tuple(result.findings), texts, result.record))
+        results.append(FileResult(p.path, tuple(result.findings), result.line_texts(), result.record))
     return results
 
 

@@ -109,8 +109,7 @@ def _lint_one(root: Path, cfg: Config, rel: str) -> tuple[list[Finding], Record 
     else:
         data, size = b"", _size(root / rel)  # layout rules need only the size
     result = lint_file(rel, data, cfg, size=size)
-    doc = result.context.doc if result.context is not None else None
-    texts = {(f.path, f.line): doc.line_text(f.line) for f in result.findings} if doc else {}
+    texts = {(result.context.place.path, line): text for line, text in result.line_texts().items()}
     return result.findings, result.record, result.checked, texts
 
 
