@@ -224,15 +224,6 @@ class PyGithubGateway:
     def update_comment(self, comment_id: int, body: str) -> None:
         self._call("PATCH", f"/issues/comments/{comment_id}", input={"body": body})
 
-    def upsert_comment(self, number: int, marker: str, body: str, create: bool = True) -> int | None:
-        """Edit the bot's comment that starts with ``marker``, or create it (if ``create``). Never two of them."""
-        for comment in self.issue_comments(number):
-            if comment.author_is_bot and comment.body.startswith(marker):
-                if comment.body != body:
-                    self.update_comment(comment.id, body)
-                return comment.id
-        return self.create_comment(number, body) if create else None
-
     @_translated
     def review_comments(self, number: int) -> list[ReviewComment]:
         return [

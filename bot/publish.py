@@ -37,10 +37,21 @@ def finish_review(gateway: Any, number: int, head_sha: str, files: list[ChangedF
 
 def publish_review(gateway: Any, pr: PullRequest, plan: ReviewPlan, labels: LabelPlan, cfg: Config, cache: Cache) -> None:
     gateway.publish_check_run(plan.check_run)
-    gateway.upsert_comment(pr.number, m.SUMMARY_MARKER, plan.summary, create=plan.create_summary)
+    upsert_comment(gateway, pr.number, m.SUMMARY_MARKER, plan.summary, create=plan.create_summary)
     if plan.inline:
         _publish_inline(gateway, pr, plan, cfg)
     _publish_labels(gateway, pr.number, labels, cache)
+
+
+def upsert_comment(gateway: Any, number: int, marker: str, body: str, create: bool = True) -> int | None:
+    """Edit the bot's comment that starts with ``marker``, or create it (if ``create``). Never two of
+    them: a create whose answer was lost is found here on the next attempt instead of repeated."""
+    for comment in gateway.issue_comments(number):
+        if comment.author_is_bot and comment.body.startswith(marker):
+            if comment.body != body:
+                gateway.update_comment(comment.id, body)
+            return comment.id
+    return gateway.create_comment(number, body) if create else None
 
 
 def _publish_inline(gateway: Any, pr: PullRequest, plan: ReviewPlan, cfg: Config) -> None:

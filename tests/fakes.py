@@ -168,14 +168,6 @@ class FakeGateway:
                 if c.id == comment_id:
                     comments[i] = c._replace(body=body)
 
-    def upsert_comment(self, number: int, marker: str, body: str, create: bool = True) -> int | None:
-        for c in self.issue_comments(number):
-            if c.author_is_bot and c.body.startswith(marker):
-                if c.body != body:
-                    self.update_comment(c.id, body)
-                return c.id
-        return self.create_comment(number, body) if create else None
-
     def review_comments(self, number: int) -> list[ReviewComment]:
         self.calls.append("review_comments")
         return list(self.review_comment_list.get(number, []))
