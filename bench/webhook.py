@@ -38,20 +38,24 @@ CASE = (REPO / "tests" / "helpers.py").read_text().split('GOOD = """', 1)[1].spl
 
 CLIENT = r"""
 import http.client, json, sys, threading, time, queue
-host, port, path, concurrency, part, parts = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+host, port, path, concurrency, part, parts, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 jobs = queue.Queue()
 for index, line in enumerate(open(path)):
     if index % parts == part:
-        jobs.put(json.loads(line))
+        jobs.put((index, json.loads(line)))
+begin = time.perf_counter() + 0.2
 results, lock = [], threading.Lock()
 def worker():
     conn = http.client.HTTPConnection(host, port, timeout=30)
     while True:
         try:
-            job = jobs.get_nowait()
+            index, job = jobs.get_nowait()
         except queue.Empty:
             return
         start = time.perf_counter()
+        if rate:  # open loop: each delivery has its send time; lateness counts (no coordinated omission)
+            start = begin + index / rate
+            time.sleep(max(0.0, start - time.perf_counter()))
         try:
             conn.request("POST", "/webhook", body=job["body"].encode(), headers=job["headers"])
             response = conn.getresponse()
@@ -148,6 +152,8 @@ def main() -> None:
                         help="split: gunicorn only acknowledges and `challenge-bot worker` does the GitHub work (the documented "
                              "production layout); threads: worker threads inside the gunicorn processes")
     parser.add_argument("--no-pin", action="store_true", help="let every process use every CPU")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="deliveries per second, sent on a fixed schedule (default: as fast as the 50 connections allow)")
     args = parser.parse_args()
     repo = "bench/kb"
     with FakeGitHub() as fake, tempfile.TemporaryDirectory() as tmp:
@@ -186,7 +192,7 @@ def main() -> None:
             parts = min(CLIENT_PROCESSES, args.concurrency)
             started = time.perf_counter()
             clients = [
-                subprocess.Popen([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), str(jobs_file), str(args.concurrency // parts + (i < args.concurrency % parts)), str(i), str(parts)],
+                subprocess.Popen([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), str(jobs_file), str(args.concurrency // parts + (i < args.concurrency % parts)), str(i), str(parts), str(args.rate)],
                                  stdout=subprocess.PIPE, text=True)
                 for i in range(parts)
             ]
@@ -195,7 +201,8 @@ def main() -> None:
             latencies = sorted(r[0] * 1000 for r in results)
             non_2xx = sum(1 for r in results if not 200 <= r[1] < 300)
             answers = {a: sum(1 for r in results if r[2] == a) for a in sorted({r[2] for r in results})}
-            print(f"{len(results)} deliveries ({unique} unique, {len(results) - unique} redeliveries), {args.concurrency} at a time; "
+            pace = f"{args.rate:g}/s on a fixed schedule, at most {args.concurrency}" if args.rate else f"{args.concurrency}"
+            print(f"{len(results)} deliveries ({unique} unique, {len(results) - unique} redeliveries), {pace} at a time; "
                   f"layout {args.layout}: gunicorn 2 x gthread(8){' + challenge-bot worker (4 threads)' if worker else ' with 4 worker threads each'} "
                   f"on CPU {sorted(bot_cpus) or 'any'}, fake GitHub and client on CPU {sorted(other_cpus) or 'any'}")
             print(f"  acknowledgement latency: p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
