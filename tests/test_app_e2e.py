@@ -251,3 +251,27 @@ def test_binary_non_utf8_and_odd_paths_in_a_pull_request(kb, bot):
         ("case_studies/meta/latin.md", "CS304 not-utf8"),
     ]
     assert bot.store.counts() == {"done": 1}
+
+
+def test_more_than_fifty_findings_are_sent_in_batches_of_fifty(kb, bot):
+    many = GOOD + "".join(f"\n## Extra section {i}\n\nText.\n" for i in range(61))
+    number = open_pr(kb, {"case_studies/meta/many.md": many})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.settle()
+    (run,) = kb.check_runs(REPO_NAME)
+    assert [a["title"] for a in run.annotations] == ["CS207 unknown-section"] * 61
+    assert (kb.count("checks/create"), kb.count("checks/update")) == (1, 1)
+    assert len(kb.review_comments(REPO_NAME, number)) == 30  # review.max_inline_comments; the summary lists all
+
+
+def test_a_race_on_the_default_branch_is_re_read_and_retried(kb, bot):
+    number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
+    kb.merge_pull_request(REPO_NAME, number)
+    kb.inject_conflict_on_next_update_ref(REPO_NAME, "main", {"case_studies/meta/late.md": GOOD.replace("A good case study", "Landed meanwhile")})
+    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
+    bot.settle()
+    newest, raced = kb.commits(REPO_NAME, "main")[:2]
+    assert (newest["message"], raced["author"]) == ("Regenerate the case-study index [challenge-bot]", "someone-else")
+    readme = kb.file_at(REPO_NAME, "main", "README.md").decode()
+    assert "[Landed meanwhile](case_studies/meta/late.md)" in readme and "[A good case study](case_studies/meta/good.md)" in readme
+    assert kb.count("git/update-ref") == 2
