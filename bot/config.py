@@ -214,7 +214,7 @@ def _sub(r: _Reader, raw: dict, name: str, fields: dict[str, Callable[[Any, str]
     return {field_name: check(section[field_name], f"{name}.{field_name}") for field_name, check in fields.items() if field_name in section}
 
 
-def from_mapping(raw: Any, file: str = CONFIG_PATH, root: Path | None = None, template: Template | None = None) -> Config:
+def from_mapping(raw: Any, file: str = CONFIG_PATH, root: Path | None = None) -> Config:
     """Validate an already-parsed YAML mapping and build a Config."""
     r = _Reader(file)
     raw = r.mapping(raw, "", _TOP, {"sections", "models", "tags"})
@@ -246,12 +246,11 @@ def from_mapping(raw: Any, file: str = CONFIG_PATH, root: Path | None = None, te
     values.update({k: v for k, v in renames.items() if v is not None})
     if "docs_url" in raw:
         values["docs_url"] = r.string(raw["docs_url"], "docs_url")
-    if values.get("index_start") == values.get("index_end") and "index_start" in values:
+    cfg = Config(**values)
+    if cfg.index_start == cfg.index_end:
         raise r.fail("index.end", "must differ from index.start")
-    _check_known_codes(r, values.get("ignore", frozenset()))
-    if template is not None:
-        values["template"] = template
-    return Config(**values)
+    _check_known_codes(r, cfg.ignore)
+    return cfg
 
 
 def _check_known_codes(r: _Reader, codes: frozenset[str]) -> None:

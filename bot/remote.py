@@ -64,7 +64,7 @@ class Cache:
 
 
 def config_paths(cfg: Config | None) -> set[str]:
-    return {CONFIG_PATH} | ({cfg.template_path} if cfg else {"templates/case-study.md"})
+    return {CONFIG_PATH, cfg.template_path if cfg else Config._field_defaults["template_path"]}
 
 
 def load_config(gateway: Any, ref: str, cache: Cache | None = None) -> Config:

@@ -66,6 +66,7 @@ BAD = [
     ("rules.ignore", ["missing-section"], "rules.ignore[0]: must be a rule code like CS303, got 'missing-section'"),
     ("review.inline_comments", "yes", "review.inline_comments: must be true or false, got 'yes'"),
     ("index.end", "<!-- case-study-index:start -->", "index.end: must differ from index.start"),
+    ("index", {"end": "<!-- case-study-index:start -->"}, "index.end: must differ from index.start"),
     ("tags", _DELETE, "tags: is required"),
 ]
 
