@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from bot import remote  # noqa: E402
-from bot.app import create_app  # noqa: E402
+from bot.github import remote  # noqa: E402
+from bot.service.app import create_app  # noqa: E402
 from fake_github import FakeGitHub  # noqa: E402
 from fakes import base_files  # noqa: E402
 

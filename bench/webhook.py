@@ -173,7 +173,7 @@ def main() -> None:
             "CHALLENGE_BOT_LOG_LEVEL": "INFO",  # one JSON line per delivery, as in production
         }
         gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "8", "--worker-class", "gthread",
-                    "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "bot.app:create_app()"]
+                    "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "bot.service.app:create_app()"]
         # GitHub and the senders run elsewhere in real life: on this 2-core machine the bot gets
         # one core and the fake GitHub plus the client the other, so neither steals the bot's CPU.
         bot_cpus, other_cpus = (set(), set()) if args.no_pin else _split_cpus()

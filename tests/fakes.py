@@ -12,7 +12,7 @@ import hashlib
 import itertools
 from pathlib import Path
 
-from bot.github_data import (
+from bot.core.github_data import (
     BranchProtected,
     ChangedFile,
     Conflict,

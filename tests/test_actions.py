@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import result as result_mod
-from bot.actions import report
-from bot.cli import main
-from bot.config import load
-from bot.payload import PayloadError
-from bot.remote import Cache
-from bot.result import ResultError
+from bot.github import result as result_mod
+from bot.github.actions import report
+from bot.cli.main import main
+from bot.core.config import load
+from bot.core.payload import PayloadError
+from bot.github.remote import Cache
+from bot.github.result import ResultError
 from fakes import FakeGateway, base_files
 from helpers import GOOD
 from test_handlers import BROKEN, pr_event, run

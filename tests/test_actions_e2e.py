@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from fake_github import FakeGitHub
 from fakes import base_files
 from helpers import GOOD

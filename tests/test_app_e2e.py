@@ -13,8 +13,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from bot import messages as m
-from bot.app import create_app
+from bot.core import messages as m
+from bot.service.app import create_app
 from fakes import base_files
 from helpers import GOOD
 from test_handlers import BROKEN

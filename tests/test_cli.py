@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.linter import Finding
-from bot import formats
+from bot.cli.main import main
+from bot.core.linter import Finding
+from bot.core import formats
 from helpers import GOOD
 
 from conftest import REPO
@@ -246,7 +246,7 @@ def test_repository_itself_is_clean():
 def test_checking_one_file_imports_nothing_heavy(repo):
     _write(repo, "case_studies/meta/good.md", GOOD)
     probe = (
-        "import sys; from bot.cli import main; code = main(['check', 'case_studies/meta/good.md']); "
+        "import sys; from bot.cli.main import main; code = main(['check', 'case_studies/meta/good.md']); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'github', 'requests', 'werkzeug', 'jwt'}), code)"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)

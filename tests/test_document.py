@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.document import parse
+from bot.core.document import parse
 
 REPO = Path(__file__).resolve().parent.parent
 _ORACLE = MarkdownIt("commonmark")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gateway import TokenGateways, retry_policy
-from bot.github_data import LabelSpec, NotFound
+from bot.github.pygithub import TokenGateways, retry_policy
+from bot.core.github_data import LabelSpec, NotFound
 from fakes import base_files
 from helpers import GOOD
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages as m
-from bot.handlers import Context, router
-from bot.remote import Cache
+from bot.core import messages as m
+from bot.service.handlers import Context, router
+from bot.github.remote import Cache
 from fakes import FakeGateway
 from helpers import GOOD
 

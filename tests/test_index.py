@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot import index
-from bot.index import MarkersMissing, Record, first_sentence, render_block, render_json, replace_block
-from bot.linter import lint_file
+from bot.core import index
+from bot.core.index import MarkersMissing, Record, first_sentence, render_block, render_json, replace_block
+from bot.core.linter import lint_file
 from helpers import GOOD
 
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.rules import REGISTRY, RegistryError
-from bot.rules.registry import rule
+from bot.core.rules import REGISTRY, RegistryError
+from bot.core.rules.registry import rule
 
 CONTRACT = {
     "CS101": ("outside-model-folder", "error"),

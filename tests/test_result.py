@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.linter import Finding, Fix
-from bot.index import Record
-from bot.result import MAX_BYTES, ResultError, dump, load
+from bot.core.linter import Finding, Fix
+from bot.core.index import Record
+from bot.github.result import MAX_BYTES, ResultError, dump, load
 
 SHA = "a" * 40
 GOOD_FINDING = Finding("case_studies/meta/x.md", 21, "CS208", "section-name-variant", "error", "heading '## Bugs / Missteps' should be exactly '## Bugs/Missteps'", Fix(21, 21, "## Bugs/Missteps"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot import messages as m
-from bot.github_data import ChangedFile
-from bot.index import Record
-from bot.linter import Finding
-from bot.review import SUMMARY_LIMIT, FileResult, ReviewInput, new_inline, plan, plan_labels
+from bot.core import messages as m
+from bot.core.github_data import ChangedFile
+from bot.core.index import Record
+from bot.core.linter import Finding
+from bot.core.review import SUMMARY_LIMIT, FileResult, ReviewInput, new_inline, plan, plan_labels
 
 HEAD = "f" * 40
 
@@ -57,8 +57,8 @@ def test_a_config_error_from_the_pull_request_is_inert(cfg):
 
 
 def test_inline_candidates_already_commented_are_skipped_once_each():
-    from bot.review import InlineCandidate
-    from bot.github_data import InlineComment
+    from bot.core.review import InlineCandidate
+    from bot.core.github_data import InlineComment
 
     first = InlineCandidate(InlineComment("p", 1, "one"), "aaa")
     again = InlineCandidate(InlineComment("p", 9, "one again"), "aaa")

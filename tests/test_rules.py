@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.linter import lint_file, lint_text
-from bot.rules import REGISTRY
+from bot.core.linter import lint_file, lint_text
+from bot.core.rules import REGISTRY
 from helpers import GOOD, expected_findings, found
 
 FIXTURES = Path(__file__).parent / "fixtures" / "case_studies"

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.store import LEASE_SECONDS, DeliveryStore
+from bot.service.store import LEASE_SECONDS, DeliveryStore
 
 
 class Clock:

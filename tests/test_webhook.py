@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
-from bot import settings as settings_mod
-from bot.app import create_app
-from bot.github_data import TransientError
-from bot.webhook import signature_ok
+from bot.service import settings as settings_mod
+from bot.service.app import create_app
+from bot.core.github_data import TransientError
+from bot.service.webhook import signature_ok
 from fakes import FakeGateway
 from helpers import GOOD
 from test_handlers import pr_event
@@ -215,7 +215,7 @@ def test_logs_are_json_lines_with_the_delivery(client, app, gw, capsys):
 def test_a_worker_thread_survives_a_store_outage(tmp_path, gw):
     import time as time_mod
 
-    from bot import service as service_mod
+    from bot.service import workers as service_mod
 
     app = create_app({"webhook_secret": SECRET, "db_path": str(tmp_path / "d.sqlite3"), "workers": 0}, gateway_factory=lambda i, r: gw)
     svc = service(app)

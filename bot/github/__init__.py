@@ -1,0 +1,1 @@
+"""The GitHub edge: the gateway, cached reads, publishing, the Actions front end."""

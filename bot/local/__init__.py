@@ -1,0 +1,1 @@
+"""The local edge: files and git on disk."""

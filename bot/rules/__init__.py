@@ -1,6 +1,0 @@
-"""All rules, registered on import. See ``registry`` for how a rule is written."""
-
-from bot.rules import files, index, layout, structure  # noqa: F401  (registers the rules)
-from bot.rules.registry import ERROR, REGISTRY, WARNING, Rule, RegistryError, by_scope
-
-__all__ = ["ERROR", "REGISTRY", "WARNING", "Rule", "RegistryError", "by_scope"]

@@ -1,0 +1,1 @@
+"""The service: webhook, app factory, delivery store, workers, handlers, settings, logs."""
