@@ -32,6 +32,7 @@ def found(findings) -> Counter:
 
 
 GOOD = """---
+id: PC-0001
 tags: [loss-spikes]
 sources:
   - https://example.org/paper

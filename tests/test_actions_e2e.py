@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from bot.cli.main import main
 from fake_github import FakeGitHub
 from fakes import base_files
 from helpers import GOOD
-from test_app_e2e import REPO_NAME, bot, open_pr  # noqa: F401  (the App fixture, for the parity test)
+from test_app_e2e import REPO_NAME, open_pr
 from test_handlers import BROKEN
 
 TOKEN = "ghs_actions_token_for_tests"
@@ -83,7 +84,7 @@ def run_check_job(tmp_path: Path, monkeypatch, head_sha: str, files: dict[str, s
 def run_report_job(result: Path, monkeypatch, capsys) -> tuple[int, str]:
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the report job checks out the default branch
     capsys.readouterr()  # only what the report says counts
-    code = main(["report", "--result", str(result)])
+    code = main(["report", "--result", str(result), "--commands", "recheck,regenerate-index,help"])  # as case-studies-report.yml
     return code, capsys.readouterr().err
 
 
@@ -103,10 +104,10 @@ def github_state(fake: FakeGitHub, number: int) -> dict:
     return json.loads(json.dumps(state).replace(head, "<head>").replace(head[:7], "<head>"))
 
 
-def test_report_leaves_github_as_the_app_does(fake_github, bot, actions_env, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_report_leaves_github_as_the_app_does(fake_github, bot, actions_env, tmp_path, monkeypatch, capsys, snapshot):
     fake_github.create_repo(REPO_NAME, files=base_files())
     number = open_pr(fake_github, PR_FILES)
-    bot.deliver(fake_github, fake_github.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(fake_github.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
 
     with FakeGitHub() as actions_github:
@@ -118,13 +119,12 @@ def test_report_leaves_github_as_the_app_does(fake_github, bot, actions_env, tmp
         assert run_report_job(result, monkeypatch, capsys) == (0, "")
         assert paths["output"].read_text() == "outcome=reviewed\n"
         state = github_state(fake_github, number)
-        assert len(state["check_runs"]) == 1 and len(state["comments"]) == 1 and len(state["review_comments"]) == 2
+        assert len(state["check_runs"]) == 1 and len(state["comments"]) == 1 and len(state["review_comments"]) == 1
         assert state["labels"] == ["model: IDEFICS", "model: OPT-175B"]
         assert github_state(actions_github, number) == state
         assert {r.actor for r in actions_github.requests if r.operation_id in WRITES} == {"github-actions[bot]"}
         assert not actions_github.unexpected_violations()
-    summary = (tmp_path / "summary.md").read_text()
-    assert "| `case_studies/meta/broken.md` | 21 | [CS208 section-name-variant](" in summary
+    assert (tmp_path / "summary.md").read_text() == snapshot(name="job-summary")
 
 
 def _tampered(result: Path, change) -> Path:
@@ -136,7 +136,7 @@ def _tampered(result: Path, change) -> Path:
 
 HOSTILE = {
     "path outside the case studies": (lambda d: d["findings"][0].update(path="README.md"), "the result names files outside case_studies/: README.md"),
-    "path not in the pull request": (lambda d: d["findings"][0].update(path="case_studies/meta/invented.md"), "the result names files that are not in the pull request: case_studies/meta/invented.md"),
+    "path not in the pull request": (lambda d: d["findings"][0].update(path="case_studies/meta/invented.md"), "the result names files the pull request does not change: case_studies/meta/invented.md"),
     "result for another commit": (lambda d: d.update(head_sha="0" * 40), "the result is for commit 0000000, the workflow run for "),
     "record filed under another model": (lambda d: d["records"][0].update(model="bloomberg"), "the record for case_studies/huggingface/good.md does not match its model folder"),
     "dot-dot path": (lambda d: d["findings"][0].update(path="case_studies/../../etc/passwd"), "findings[0].path 'case_studies/../../etc/passwd' is not a plain relative path"),
@@ -198,3 +198,56 @@ def test_publish_index_commits_then_proposes_when_protected(fake_github, actions
     (rolling,) = [p for p in fake_github.pulls(REPO_NAME) if p.head == "challenge-bot/index"]
     assert b"More" in fake_github.file_at(REPO_NAME, "challenge-bot/index", "README.md")
     assert paths["output"].read_text().endswith(f"outcome=pull-request\nsha={fake_github.branch_sha(REPO_NAME, 'challenge-bot/index')}\npull_request={rolling.number}\n")
+
+
+def test_a_result_for_a_file_the_pull_request_does_not_change_is_refused(fake_github, actions_env, tmp_path, monkeypatch, capsys):
+    """A forged finding on a case study that exists but that the pull request leaves alone is
+    refused; only a pull request that changes the rules (as GitHub lists its files) is checked whole."""
+    fake_github.create_repo(REPO_NAME, files=base_files())
+    fake_github.commit(REPO_NAME, "main", {"case_studies/meta/old.md": GOOD}, author="maintainer")
+    number = open_pr(fake_github, PR_FILES)
+    actions_env(fake_github, fake_github.payloads.workflow_run_completed_event(REPO_NAME, number))
+    forged = _tampered(run_check_job(tmp_path, monkeypatch, fake_github.branch_sha(REPO_NAME, "contrib")), lambda d: d["findings"][0].update(path="case_studies/meta/old.md"))
+    fake_github.reset_counts()
+    code, err = run_report_job(forged, monkeypatch, capsys)
+    assert (code, err) == (2, "challenge-bot: error: refusing the result: the result names files the pull request does not change: case_studies/meta/old.md\n")
+    assert [r.operation_id for r in fake_github.requests if r.operation_id in WRITES] == []
+
+
+def test_a_600_mb_result_is_refused_before_it_is_read(fake_github, actions_env, tmp_path):
+    """Stat, then a bounded read: the report job never holds more than the limit in memory."""
+    fake_github.create_repo(REPO_NAME, files=base_files())
+    number = open_pr(fake_github, PR_FILES)
+    actions_env(fake_github, fake_github.payloads.workflow_run_completed_event(REPO_NAME, number))
+    huge = tmp_path / "challenge-bot-result.json"
+    with open(huge, "wb") as handle:
+        handle.truncate(600 * 1024 * 1024)  # sparse
+    command = 'ulimit -v 400000; exec "$0" -m bot report --result "$1"'
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run(["bash", "-c", command, sys.executable, str(huge)], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (2, f"challenge-bot: error: refusing the result: the result file is {600 * 1024 * 1024} bytes; at most {5 * 1024 * 1024} are accepted\n")
+    assert fake_github.count() == 0
+
+
+def test_links_images_html_and_mentions_in_the_artifact_stay_inert(fake_github, actions_env, tmp_path, monkeypatch, capsys):
+    fake_github.create_repo(REPO_NAME, files=base_files())
+    number = open_pr(fake_github, PR_FILES)
+    actions_env(fake_github, fake_github.payloads.workflow_run_completed_event(REPO_NAME, number))
+    hostile = "see [the fix](https://evil.example/x) ![pixel](https://evil.example/p.png) <img src=x> www.evil.example @octo/team \u202eright-to-left"
+
+    def change(data: dict) -> None:
+        for finding in data["findings"]:
+            finding["message"] = hostile
+        data["records"][0]["title"] = "[Click me](https://evil.example)"
+
+    result = _tampered(run_check_job(tmp_path, monkeypatch, fake_github.branch_sha(REPO_NAME, "contrib")), change)
+    assert run_report_job(result, monkeypatch, capsys) == (0, "")
+    (run,) = fake_github.check_runs(REPO_NAME)
+    (summary,) = [c.body for c in fake_github.issue_comments(REPO_NAME, number)]
+    (suggestion,) = [c.body for c in fake_github.review_comments(REPO_NAME, number)]
+    for body in (summary, suggestion, run.output.summary):
+        for live in ("](https://evil", "<img", "www.evil", "@octo", "[Click me]", "\u202e"):
+            assert live not in body, live
+    assert "see \\[the fix\\](https\u200b://evil.example/x) !\\[pixel\\](https\u200b://evil.example/p.png) &lt;img src=x&gt;" in summary
+    assert "\\\\u202eright-to-left" in summary
+    assert [a["message"].split("\n")[0].endswith(" \\u202eright-to-left") for a in run.annotations] == [True, True]  # plain text, escaped

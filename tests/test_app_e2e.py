@@ -6,57 +6,16 @@ GitHub's OpenAPI description by the fake itself.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bot.core import messages as m
-from bot.service.app import create_app
+from conftest import without_sha
 from fakes import base_files
 from helpers import GOOD
 from test_handlers import BROKEN
 
-SECRET = "e2e-secret"
 REPO_NAME = "octo/kb"
-
-
-class Bot:
-    def __init__(self, app, url: str) -> None:
-        self.app, self.url = app, url
-        self.service = app.extensions["challenge_bot"].service
-        self.store = app.extensions["challenge_bot"].store
-
-    def deliver(self, fake, event: tuple[str, dict], delivery_id: str | None = None) -> requests.Response:
-        body, headers = fake.payloads.delivery(event, secret=SECRET, delivery_id=delivery_id)
-        return requests.post(f"{self.url}/webhook", data=body, headers=headers, timeout=10)
-
-    def settle(self) -> None:
-        assert self.service.wait_idle(30), f"deliveries still pending: {self.store.counts()}"
-
-
-@pytest.fixture
-def bot(fake_github, tmp_path):
-    app = create_app(
-        {
-            "webhook_secret": SECRET,
-            "app_id": str(fake_github.app_id),
-            "private_key": fake_github.private_key_pem,
-            "api_url": fake_github.base_url,
-            "write_interval": 0,
-            "db_path": str(tmp_path / "deliveries.sqlite3"),
-            "workers": 2,
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Bot(app, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    thread.join(5)
-    app.extensions["challenge_bot"].service.stop()
 
 
 @pytest.fixture
@@ -79,26 +38,30 @@ def summaries(fake, number: int) -> list:
     return [c for c in fake.issue_comments(REPO_NAME, number) if c.body.startswith(m.SUMMARY_MARKER)]
 
 
-def test_a_pull_request_gets_a_check_run_summary_suggestions_and_labels(kb, bot):
+def test_a_pull_request_gets_a_check_run_summary_suggestions_and_labels(kb, bot, snapshot):
     kb.create_label(REPO_NAME, "needs review", color="fbca04")
     number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN, "case_studies/huggingface/good.md": GOOD})
     head = kb.branch_sha(REPO_NAME, "contrib")
-    assert bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened")).json() == {"status": "queued"}
+    assert bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened")).json() == {"status": "queued"}
     bot.settle()
 
     (run,) = kb.check_runs(REPO_NAME)
     assert (run.name, run.head_sha, run.status, run.conclusion, run.output.title) == ("challenge-bot", head, "completed", "failure", "2 errors in 2 files")
     assert [(a["path"], a["start_line"], a["annotation_level"], a["title"]) for a in run.annotations] == [
-        ("case_studies/meta/broken.md", 21, "failure", "CS208 section-name-variant"),
-        ("case_studies/meta/broken.md", 24, "failure", "CS203 missing-section"),
+        ("case_studies/meta/broken.md", 22, "failure", "CS208 section-name-variant"),
+        ("case_studies/meta/broken.md", 25, "failure", "CS203 missing-section"),
     ]
+    assert without_sha(run.output.summary, head) == snapshot(name="check-run-summary")
     (summary,) = summaries(kb, number)
-    assert summary.user == "challenge-bot[bot]" and f"Checked commit `{head[:7]}`" in summary.body
+    assert summary.user == "challenge-bot[bot]"
+    assert without_sha(summary.body, head) == snapshot(name="summary-comment")
     (review,) = kb.reviews(REPO_NAME, number)
     assert (review.state, review.commit_id) == ("COMMENTED", head)
-    comments = kb.review_comments(REPO_NAME, number)
-    assert [(c.path, c.line, c.side) for c in comments] == [("case_studies/meta/broken.md", 21, "RIGHT"), ("case_studies/meta/broken.md", 24, "RIGHT")]
-    assert "```suggestion\n## Bugs/Missteps\n```" in comments[0].body
+    assert review.body == snapshot(name="review")
+    # review.reporter suggestions: every finding is annotated above; a review comment only carries a one-click fix.
+    (comment,) = kb.review_comments(REPO_NAME, number)
+    assert (comment.path, comment.line, comment.side) == ("case_studies/meta/broken.md", 22, "RIGHT")
+    assert comment.body == snapshot(name="inline-CS208-suggestion")
     assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: IDEFICS", "model: OPT-175B"]
     assert kb.labels(REPO_NAME) == {
         "needs review": {"color": "fbca04", "description": None},
@@ -107,21 +70,21 @@ def test_a_pull_request_gets_a_check_run_summary_suggestions_and_labels(kb, bot)
     }
 
 
-def test_three_pushes_one_summary_comment_edited_in_place(kb, bot):
+def test_three_pushes_one_summary_comment_edited_in_place(kb, bot, snapshot):
     number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
     pushed(kb, "contrib", {"case_studies/meta/broken.md": BROKEN + "\nMore.\n"})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
     bot.settle()
     pushed(kb, "contrib", {"case_studies/meta/broken.md": GOOD})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
     bot.settle()
     (summary,) = summaries(kb, number)
     head = kb.branch_sha(REPO_NAME, "contrib")
-    assert "all checks passed" in summary.body and f"`{head[:7]}`" in summary.body
+    assert without_sha(summary.body, head) == snapshot(name="summary-comment-all-clear")
     assert [r.conclusion for r in kb.check_runs(REPO_NAME)] == ["failure", "failure", "success"]
-    assert len(kb.review_comments(REPO_NAME, number)) == 2  # each problem commented once
+    assert len(kb.review_comments(REPO_NAME, number)) == 1  # the suggestion made once
 
 
 def test_labels_are_synced_and_human_labels_left_alone(kb, bot):
@@ -134,11 +97,11 @@ def test_labels_are_synced_and_human_labels_left_alone(kb, bot):
         timeout=10,
     )
     assert fake_label.status_code == 200
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
     assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: IDEFICS", "model: OPT-175B", "needs review"]
     pushed(kb, "contrib", {"case_studies/huggingface/b.md": None})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "synchronize"))
     bot.settle()
     assert sorted(kb.pr_labels(REPO_NAME, number)) == ["model: OPT-175B", "needs review"]
 
@@ -146,18 +109,18 @@ def test_labels_are_synced_and_human_labels_left_alone(kb, bot):
 def test_merge_commits_the_index_and_a_protected_branch_gets_a_rolling_pr(kb, bot):
     number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
     kb.merge_pull_request(REPO_NAME, number)
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
     bot.settle()
     head = kb.commits(REPO_NAME, "main")[0]
     assert (head["message"], head["author"]) == ("Regenerate the case-study index [challenge-bot]", "challenge-bot[bot]")
     readme = kb.file_at(REPO_NAME, "main", "README.md").decode()
-    assert "| [A good case study](case_studies/meta/good.md) | The loss spiked at step 14,500. | `loss-spikes` |" in readme
-    assert kb.file_at(REPO_NAME, "main", "case_studies/index.json").startswith(b'{\n  "version": 1,')
+    assert "| [A good case study](case_studies/meta/good.md) | The loss spiked at step 14,500. | [`loss-spikes`](#loss-spikes) |" in readme
+    assert kb.file_at(REPO_NAME, "main", "case_studies/index.json").startswith(b'{\n  "$schema": "https://raw.githubusercontent.com/pretraining-challenges/pretraining-challenges/main/docs/index.schema.json",\n  "version": 2,')
 
     kb.protect_branch(REPO_NAME, "main")
     second = open_pr(kb, {"case_studies/bloomberg/other.md": GOOD.replace("A good case study", "Another")}, branch="second")
     kb.merge_pull_request(REPO_NAME, second)
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, second, "closed"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, second, "closed"))
     bot.settle()
     rolling = [p for p in kb.pulls(REPO_NAME) if p.head == m.INDEX_BRANCH]
     assert [(p.state, p.base, p.title) for p in rolling] == [("open", "main", "Regenerate the case-study index")]
@@ -169,43 +132,44 @@ def test_pushes_by_the_bot_itself_are_ignored(kb, bot):
     number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
     before = kb.branch_sha(REPO_NAME, "main")
     kb.merge_pull_request(REPO_NAME, number)
-    bot.deliver(kb, kb.payloads.push_event(REPO_NAME, "main", before, kb.branch_sha(REPO_NAME, "main")))
+    bot.deliver(kb.payloads.push_event(REPO_NAME, "main", before, kb.branch_sha(REPO_NAME, "main")))
     bot.settle()
     ours = kb.branch_sha(REPO_NAME, "main")
     event = kb.payloads.push_event(REPO_NAME, "main", kb.commits(REPO_NAME, "main")[1]["sha"], ours)
-    assert bot.deliver(kb, event).json() == {"status": "ignored"}
+    assert bot.deliver(event).json() == {"status": "ignored"}
 
 
 @pytest.mark.parametrize(("login", "role", "changes"), [("reader", "read", False), ("keeper", "maintain", True)])
-def test_regenerate_index_command_is_gated_by_permission(kb, bot, login, role, changes):
+def test_regenerate_index_command_is_gated_by_permission(kb, bot, snapshot, login, role, changes):
     kb.add_collaborator(REPO_NAME, login, role)
     kb.commit(REPO_NAME, "main", {"case_studies/meta/good.md": GOOD}, author="maintainer")
     number = open_pr(kb, {"docs/x.md": "x\n"})
     before = kb.branch_sha(REPO_NAME, "main")
-    bot.deliver(kb, kb.payloads.issue_comment_event(REPO_NAME, number, "/challenge-bot regenerate-index", login))
+    bot.deliver(kb.payloads.issue_comment_event(REPO_NAME, number, "/challenge-bot regenerate-index", login))
     bot.settle()
-    replies = [c.body for c in kb.issue_comments(REPO_NAME, number) if c.user == "challenge-bot[bot]"]
-    assert len(replies) == 1 and f"@{login}" in replies[0]
-    assert ("needs write, maintain or admin permission" in replies[0]) is not changes
+    (reply,) = [c.body for c in kb.issue_comments(REPO_NAME, number) if c.user == "challenge-bot[bot]"]
+    assert without_sha(reply, kb.branch_sha(REPO_NAME, "main")) == snapshot(name="reply")
     assert (kb.branch_sha(REPO_NAME, "main") != before) is changes
 
 
 def test_the_same_delivery_ten_times_is_processed_once(kb, bot):
     number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
     event = kb.payloads.pull_request_event(REPO_NAME, number, "opened")
-    answers = [bot.deliver(kb, event, delivery_id="one-and-the-same").json()["status"] for _ in range(10)]
+    answers = [bot.deliver(event, delivery_id="one-and-the-same").json()["status"] for _ in range(10)]
     bot.settle()
     assert answers == ["queued"] + ["duplicate"] * 9
     assert len(kb.check_runs(REPO_NAME)) == 1 and len(summaries(kb, number)) == 1
 
 
-def test_a_stale_result_is_dropped(kb, bot):
+def test_a_delivery_for_an_old_head_reviews_the_current_head(kb, bot):
     number = open_pr(kb, {"case_studies/meta/broken.md": BROKEN})
     stale = kb.payloads.pull_request_event(REPO_NAME, number, "opened")
     pushed(kb, "contrib", {"case_studies/meta/broken.md": GOOD})  # the head moves on before the worker runs
-    bot.deliver(kb, stale)
+    bot.deliver(stale)
     bot.settle()
-    assert kb.check_runs(REPO_NAME) == [] and kb.issue_comments(REPO_NAME, number) == []
+    (run,) = kb.check_runs(REPO_NAME)  # the old head's result is never published; the current head's is
+    assert (run.head_sha, run.conclusion) == (kb.branch_sha(REPO_NAME, "contrib"), "success")
+    assert len(summaries(kb, number)) == 1
     assert bot.store.counts() == {"done": 1}
 
 
@@ -216,11 +180,11 @@ def test_faults_are_retried_without_double_posting(kb, bot):
     kb.inject("issues/create-comment", status=502, after_apply=True)  # the comment lands, the answer is lost
     kb.inject("checks/create", delay=1.5, status=None)  # a slow answer
     bot.service.backoff = 0.1
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
     assert len(summaries(kb, number)) == 1
-    assert [r.conclusion for r in kb.check_runs(REPO_NAME)] == ["failure", "failure"]  # the retried delivery publishes again
-    assert len(kb.review_comments(REPO_NAME, number)) == 2
+    assert [r.conclusion for r in kb.check_runs(REPO_NAME)] == ["failure"]  # the retried delivery finds its check run
+    assert len(kb.review_comments(REPO_NAME, number)) == 1  # the one suggestion, once
     row = bot.store.get(_only_delivery(bot))
     assert (row["status"], row["attempts"], row["outcome"]) == ("done", 2, "reviewed")
 
@@ -243,7 +207,7 @@ def test_binary_non_utf8_and_odd_paths_in_a_pull_request(kb, bot):
             "case_studies/meta/" + "very-long-name-" * 12 + "x.md": GOOD,
         },
     )
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
     (run,) = kb.check_runs(REPO_NAME)
     assert sorted((a["path"], a["title"]) for a in run.annotations) == [
@@ -254,21 +218,23 @@ def test_binary_non_utf8_and_odd_paths_in_a_pull_request(kb, bot):
 
 
 def test_more_than_fifty_findings_are_sent_in_batches_of_fifty(kb, bot):
+    config = kb.file_at(REPO_NAME, "main", ".github/challenge-bot.yml").replace(b"reporter: suggestions", b"reporter: both")
+    kb.commit(REPO_NAME, "main", {".github/challenge-bot.yml": config}, author="maintainer")  # comments on every finding
     many = GOOD + "".join(f"\n## Extra section {i}\n\nText.\n" for i in range(61))
     number = open_pr(kb, {"case_studies/meta/many.md": many})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
     (run,) = kb.check_runs(REPO_NAME)
     assert [a["title"] for a in run.annotations] == ["CS207 unknown-section"] * 61
     assert (kb.count("checks/create"), kb.count("checks/update")) == (1, 1)
-    assert len(kb.review_comments(REPO_NAME, number)) == 30  # review.max_inline_comments; the summary lists all
+    assert len(kb.review_comments(REPO_NAME, number)) == 25  # review.max_inline_comments; the summary lists all
 
 
 def test_a_race_on_the_default_branch_is_re_read_and_retried(kb, bot):
     number = open_pr(kb, {"case_studies/meta/good.md": GOOD})
     kb.merge_pull_request(REPO_NAME, number)
     kb.inject_conflict_on_next_update_ref(REPO_NAME, "main", {"case_studies/meta/late.md": GOOD.replace("A good case study", "Landed meanwhile")})
-    bot.deliver(kb, kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
+    bot.deliver(kb.payloads.pull_request_event(REPO_NAME, number, "closed"))
     bot.settle()
     newest, raced = kb.commits(REPO_NAME, "main")[:2]
     assert (newest["message"], raced["author"]) == ("Regenerate the case-study index [challenge-bot]", "someone-else")

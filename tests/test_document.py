@@ -164,3 +164,51 @@ def test_unclosed_front_matter_leaves_the_body_parsed():
     doc = parse("---\ntags: [a]\n\n# Title\n")
     assert not doc.front_matter.closed
     assert [(b.level, b.line) for b in doc.headings] == [(1, 4)]
+
+
+def test_logbook_blocks_know_their_kind_and_extent():
+    text = (
+        "# T\n\n"
+        "## Main Challenge\n\n"
+        "```bash\n## not a heading\n```\n\n"
+        "> quoted\nlazy line\n\n"
+        "| a | b |\n|---|---|\n\n"
+        "<!--\nmulti-line note\n-->\n\n"
+        "- item\n\n  ```\n  code under the item\n  ```\n- next\n\n"
+        "    indented under the item, not code\n\n"
+        "---\n\n"
+        "    indented code\n"
+    )
+    doc = parse(text)
+    assert [(b.kind, b.line, b.end_line) for b in doc.blocks] == [
+        ("heading", 1, 1),
+        ("heading", 3, 3),
+        ("block_code", 5, 7),
+        ("block_quote", 9, 10),
+        ("paragraph", 12, 13),
+        ("html_comment", 15, 17),
+        ("list", 19, 26),
+        ("thematic_break", 28, 28),
+        ("block_code", 30, 30),
+    ]
+    assert doc.blocks[4].text == "| a | b |\n|---|---|\n"  # tables are paragraphs to mistune without its table plugin
+
+
+def test_a_document_the_fast_path_declines_is_parsed_by_mistune_the_same_way():
+    from bot.core import fastblocks
+
+    text = '# T\n\n[ref]: /url "a title"\n\n## Main Challenge\n\nText.\n'
+    assert fastblocks.blocks(text.split("\n")[:-1], 1) is None
+    assert [(b.kind, b.line, b.text) for b in parse(text).blocks] == [
+        ("heading", 1, "T"),
+        ("heading", 5, "Main Challenge"),
+        ("paragraph", 7, "Text.\n"),
+    ]
+
+
+def test_headings_and_paragraphs_need_no_mistune_import():
+    import subprocess
+    import sys
+
+    probe = "import sys; from bot.core.document import parse; parse('# T\\n\\n- a\\n\\n```\\nx\\n```\\n'); print('mistune' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout == "False\n"

@@ -24,7 +24,7 @@ from github import (
     UnknownObjectException,
 )
 
-from fake_github import FakeGitHub, payloads
+from fake_github import FakeGitHub, gitobjects, graphql, payloads
 from fake_github.fixture import assert_no_unexpected_violations, fake_github  # noqa: F401
 
 REPO = "org/kb"
@@ -641,3 +641,133 @@ def test_every_other_operation_answers_per_the_description(fake: FakeGitHub, gh:
     with pytest.raises(GithubException) as caught:
         repo.create_git_ref("refs/heads/copy", head)
     assert caught.value.data["message"] == "Reference already exists"
+
+
+# --- the App's webhook and its delivery log; conditional reads; rate-limit headers; dropped answers -----
+
+
+def _app_headers(fake: FakeGitHub) -> dict[str, str]:
+    now = int(time.time())
+    return {"Authorization": f"Bearer {raw_jwt(fake.private_key_pem, {'iat': now - 60, 'exp': now + 500, 'iss': fake.app_id})}"}
+
+
+def test_the_delivery_log_pages_by_cursor_newest_first_and_filters_by_status(fake: FakeGitHub) -> None:
+    sent = [fake.hooks.send(fake.payloads.ping_event(), fail=502 if i % 2 else None) for i in range(5)]  # no URL: answered 0
+    url = f"{fake.base_url}/app/hook/deliveries?per_page=2"
+    ids, statuses = [], []
+    while url:
+        page = requests.get(url, headers=_app_headers(fake), timeout=10)
+        assert page.status_code == 200
+        ids += [d["id"] for d in page.json()]
+        statuses += [d["status"] for d in page.json()]
+        url = page.links.get("next", {}).get("url")
+    assert ids == [d.id for d in reversed(sent)]
+    assert statuses == ["timed out", "Invalid HTTP Response: 502", "timed out", "Invalid HTTP Response: 502", "timed out"]
+    failed = requests.get(f"{fake.base_url}/app/hook/deliveries", params={"status": "success"}, headers=_app_headers(fake), timeout=10)
+    assert failed.json() == []
+    one = requests.get(f"{fake.base_url}/app/hook/deliveries/{sent[1].id}", headers=_app_headers(fake), timeout=10).json()
+    assert (one["guid"], one["status_code"], one["request"]["payload"]["zen"]) == (sent[1].guid, 502, "Keep it logically awesome.")
+    token = requests.get(f"{fake.base_url}/app/hook/deliveries", headers={"Authorization": f"token {fake.installation_token()}"}, timeout=10)
+    assert token.status_code == 401  # the App's JWT only
+
+
+def test_a_delivery_is_posted_signed_to_the_apps_webhook(fake: FakeGitHub) -> None:
+    received: list[tuple[dict, bytes]] = []
+
+    def receiver(environ: dict, start_response: Callable) -> list[bytes]:
+        received.append(({k: v for k, v in environ.items() if k.startswith("HTTP_X_")}, environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))))
+        start_response("202 Accepted", [])
+        return [b""]
+
+    from fake_github.loopback import LoopbackServer
+
+    with LoopbackServer(receiver) as server:
+        fake.hooks.configure(server.url + "/webhook", "s3cret")
+        first = fake.hooks.send(fake.payloads.ping_event())
+        requests.post(f"{fake.base_url}/app/hook/deliveries/{first.id}/attempts", headers=_app_headers(fake), timeout=10).raise_for_status()
+        fake.hooks.wait()
+    (headers, body), (again, body_again) = received
+    assert headers["HTTP_X_HUB_SIGNATURE_256"] == payloads.sign("s3cret", body) and body_again == body
+    assert headers["HTTP_X_GITHUB_DELIVERY"] == again["HTTP_X_GITHUB_DELIVERY"] == first.guid
+    assert [(d.status_code, d.redelivery) for d in fake.hooks.newest_first()] == [(202, True), (202, False)]
+
+
+def test_conditional_reads_answer_304_without_spending_budget(fake: FakeGitHub) -> None:
+    headers = {"Authorization": f"token {fake.installation_token()}"}
+    first = requests.get(f"{fake.base_url}/repos/{REPO}/pulls", headers=headers, timeout=10)
+    again = requests.get(f"{fake.base_url}/repos/{REPO}/pulls", headers=headers | {"If-None-Match": first.headers["ETag"]}, timeout=10)
+    blob = requests.get(f"{fake.base_url}/repos/{REPO}/git/ref/heads/main", headers=headers, timeout=10)
+    assert (first.status_code, again.status_code, again.content, "ETag" in blob.headers) == (200, 304, b"", False)
+    assert [r.headers["X-RateLimit-Remaining"] for r in (first, again, blob)] == ["4999", "4999", "4998"]
+
+
+def test_every_installation_has_its_own_budget_and_an_exhausted_one_is_refused(fake: FakeGitHub) -> None:
+    fake.create_repo("acme/notes")
+    fake.add_installation(8000001, ["acme/notes"])
+    ours, theirs = ({"Authorization": f"token {fake.installation_token(i)}"} for i in (fake.installation_id, 8000001))
+    reset = fake.exhaust_rate_limit(fake.installation_id, reset_in=60)
+    refused = requests.get(f"{fake.base_url}/repos/{REPO}", headers=ours, timeout=10)
+    fine = requests.get(f"{fake.base_url}/repos/acme/notes", headers=theirs, timeout=10)
+    assert (refused.status_code, refused.headers["X-RateLimit-Remaining"], refused.headers["X-RateLimit-Reset"]) == (403, "0", str(reset))
+    assert refused.json()["message"].startswith("API rate limit exceeded")
+    assert (fine.status_code, fine.headers["X-RateLimit-Remaining"]) == (200, "4999")
+    repos = requests.get(f"{fake.base_url}/installation/repositories", headers=theirs, timeout=10).json()
+    assert (repos["total_count"], [r["full_name"] for r in repos["repositories"]], repos["repository_selection"]) == (1, ["acme/notes"], "selected")
+
+
+def test_a_lost_answer_applies_the_write_and_drops_the_connection(fake: FakeGitHub, gh: Github) -> None:
+    fake.lose_response("issues/create-label")
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{fake.base_url}/repos/{REPO}/labels", json={"name": "x"}, headers={"Authorization": f"token {fake.installation_token()}"}, timeout=10)
+    assert "x" in fake.labels(REPO) and [r.status for r in fake.requests_of("issues/create-label")] == [0]
+
+
+def test_an_outage_answers_everything_until_it_ends(fake: FakeGitHub, gh: Github) -> None:
+    fake.outage(503)
+    headers = {"Authorization": f"token {fake.installation_token()}"}
+    assert [requests.get(f"{fake.base_url}/repos/{REPO}{p}", headers=headers, timeout=10).status_code for p in ("", "/pulls")] == [503, 503]
+    fake.outage(None)
+    assert requests.get(f"{fake.base_url}/repos/{REPO}", headers=headers, timeout=10).status_code == 200
+
+
+# -- GraphQL: the blob reads, checked against GitHub's schema ------------------------------------------
+
+
+def test_graphql_answers_blob_reads_as_github_does(fake: FakeGitHub) -> None:
+    fake.commit(REPO, "main", {"big.md": "x" * (graphql.TEXT_LIMIT + 1), "bin.png": b"\x89PNG\0", "latin1.md": b"caf\xe9\n"}, author="contributor")
+    shas = {p: _blob_sha(fake.file_at(REPO, "main", p) or b"") for p in ("case_studies/meta/a.md", "big.md", "bin.png", "latin1.md")}
+    query = ("query($o: String!, $n: String!, $a: GitObjectID!, $b: GitObjectID!, $c: GitObjectID!, $d: GitObjectID!, $e: GitObjectID!) "
+             "{ repository(owner: $o, name: $n) { a: object(oid: $a) { ... on Blob { byteSize isBinary isTruncated text } } "
+             "b: object(oid: $b) { ... on Blob { byteSize isTruncated } } c: object(oid: $c) { ... on Blob { isBinary text } } "
+             "d: object(oid: $d) { ... on Blob { text } } e: object(oid: $e) { oid } } }")
+    answer = _graphql(fake, query, {"o": "org", "n": "kb", "a": shas["case_studies/meta/a.md"], "b": shas["big.md"], "c": shas["bin.png"],
+                                    "d": shas["latin1.md"], "e": "0" * 40})
+    assert answer == {"data": {"repository": {
+        "a": {"byteSize": len(TEN_LINES), "isBinary": False, "isTruncated": False, "text": TEN_LINES},
+        "b": {"byteSize": graphql.TEXT_LIMIT + 1, "isTruncated": True},
+        "c": {"isBinary": True, "text": None},
+        "d": {"text": "caf\ufffd\n"},
+        "e": None,
+    }}}
+    assert fake.unexpected_violations() == []
+    missing = _graphql(fake, "{ repository(owner: \"org\", name: \"nope\") { object(oid: \"00\") { oid } } }", {})
+    assert missing["data"] == {"repository": None} and missing["errors"][0]["type"] == "NOT_FOUND"
+    assert [r.operation_id for r in fake.requests_of("graphql")] == ["graphql", "graphql"]
+
+
+def test_a_graphql_query_outside_the_schema_is_a_violation(fake: FakeGitHub) -> None:
+    answer = _graphql(fake, "{ repository(owner: \"org\", name: \"kb\") { object(oid: \"00\") { ... on Blob { size } } } }", {})
+    assert "Cannot query field 'size' on type 'Blob'" in answer["errors"][0]["message"]
+    assert [(v.operation_id, v.kind) for v in fake.unexpected_violations()] == [("graphql", "graphql")]
+    fake.clear_violations()
+
+
+def _graphql(fake: FakeGitHub, query: str, variables: dict) -> dict:
+    answer = requests.post(fake.base_url + "/graphql", json={"query": query, "variables": variables},
+                           headers={"Authorization": f"token {fake.installation_token()}"}, timeout=10)
+    assert answer.status_code == 200 and answer.headers["X-RateLimit-Resource"] == "graphql"
+    return answer.json()
+
+
+def _blob_sha(data: bytes) -> str:
+    return gitobjects.blob_sha(data)

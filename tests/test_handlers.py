@@ -49,7 +49,7 @@ def test_good_case_study_passes_and_gets_its_model_label():
     number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()}, labels=["help wanted"])
     head = gw.pull_request(number).head_sha
     assert run(gw, "pull_request", pr_event(gw, number)) == "reviewed"
-    (check,) = gw.check_runs
+    (check,) = gw.runs
     assert (check.name, check.head_sha, check.conclusion, check.title, check.annotations) == (
         "challenge-bot", head, "success", "All clear: 1 file checked", ()
     )
@@ -58,7 +58,7 @@ def test_good_case_study_passes_and_gets_its_model_label():
     assert f"Checked commit `{head[:7]}` of this pull request: 1 file." in summary
     assert "| added | OPT-175B (Meta AI) | A good case study (`case_studies/meta/good.md`) | The loss spiked at step 14,500. | `loss-spikes` |" in summary
     assert gw.pr_labels[number] == ["help wanted", "model: OPT-175B"]
-    assert gw.repo_labels == {"model: OPT-175B": ("0866ff", "Case studies from Meta AI's OPT-175B pretraining run")}
+    assert gw.repo_labels == {"help wanted": ("ededed", ""), "model: OPT-175B": ("0866ff", "Case studies from Meta AI's OPT-175B pretraining run")}
     assert gw.reviews == {}
 
 
@@ -66,23 +66,20 @@ def test_problems_get_annotations_a_summary_and_suggestions_on_the_diff():
     gw = FakeGateway()
     number = gw.open_pull({"case_studies/meta/broken.md": BROKEN.encode()})
     run(gw, "pull_request", pr_event(gw, number))
-    (check,) = gw.check_runs
+    (check,) = gw.runs
     assert check.conclusion == "failure" and check.title == "2 errors in 1 file"
     assert [(a.path, a.start_line, a.level, a.title) for a in check.annotations] == [
-        ("case_studies/meta/broken.md", 21, "failure", "CS208 section-name-variant"),
-        ("case_studies/meta/broken.md", 24, "failure", "CS203 missing-section"),
+        ("case_studies/meta/broken.md", 22, "failure", "CS208 section-name-variant"),
+        ("case_studies/meta/broken.md", 25, "failure", "CS203 missing-section"),
     ]
     (summary,) = summaries(gw, number)
-    assert "| 21 | [CS208 section-name-variant](https://github.com/pretraining-challenges/pretraining-challenges/blob/main/docs/rules.md#cs208-section-name-variant) | heading '## Bugs / Missteps' should be exactly '## Bugs/Missteps' | apply the suggestion, or run `challenge-bot check --fix` |" in summary
+    assert "| 22 | [CS208 section-name-variant](https://github.com/pretraining-challenges/pretraining-challenges/blob/main/docs/rules.md#cs208-section-name-variant) | heading '## Bugs / Missteps' should be exactly '## Bugs/Missteps' | apply the suggestion, or run `challenge-bot check --fix` |" in summary
     assert "pip install -e . && challenge-bot check case_studies/meta/broken.md" in summary
     ((review,),) = gw.reviews.values()
     assert review["commit_id"] == gw.pull_request(number).head_sha
-    assert [(c.path, c.line, c.start_line) for c in review["comments"]] == [
-        ("case_studies/meta/broken.md", 21, None),
-        ("case_studies/meta/broken.md", 24, None),
-    ]
+    # review.reporter suggestions (the default): a review comment only where one click fixes it.
+    assert [(c.path, c.line, c.start_line) for c in review["comments"]] == [("case_studies/meta/broken.md", 22, None)]
     assert "```suggestion\n## Bugs/Missteps\n```" in review["comments"][0].body
-    assert "suggestion" not in review["comments"][1].body
 
 
 def test_three_pushes_keep_one_summary_and_comment_each_problem_once():
@@ -92,13 +89,13 @@ def test_three_pushes_keep_one_summary_and_comment_each_problem_once():
     gw.push(f"pr-{number}", {"case_studies/meta/broken.md": (BROKEN + "\nMore text.\n").encode()})
     run(gw, "pull_request", pr_event(gw, number, "synchronize"))
     assert len(summaries(gw, number)) == 1
-    assert sum(len(r["comments"]) for r in gw.reviews[number]) == 2  # the same problems are not commented again
+    assert sum(len(r["comments"]) for r in gw.reviews[number]) == 1  # the same suggestion is not made again
     gw.push(f"pr-{number}", {"case_studies/meta/broken.md": GOOD.encode()})
     run(gw, "pull_request", pr_event(gw, number, "synchronize"))
     (summary,) = summaries(gw, number)
     head = gw.pull_request(number).head_sha
     assert "all checks passed" in summary and head[:7] in summary
-    assert [c.conclusion for c in gw.check_runs] == ["failure", "failure", "success"]
+    assert [c.conclusion for c in gw.runs] == ["failure", "failure", "success"]
 
 
 def test_a_result_for_an_old_head_is_dropped():
@@ -114,7 +111,7 @@ def test_a_result_for_an_old_head_is_dropped():
 
     gw.changed_files = push_meanwhile
     assert run(gw, "pull_request", payload) == "stale"
-    assert (gw.check_runs, gw.comments, gw.reviews, gw.pr_labels[number]) == ([], {}, {}, [])
+    assert (gw.runs, gw.comments, gw.reviews, gw.pr_labels[number]) == ([], {}, {}, [])
 
 
 def test_labels_follow_the_models_and_leave_human_labels_alone():
@@ -135,25 +132,26 @@ def test_a_broken_config_in_the_pull_request_fails_visibly():
     broken = gw.file("main", ".github/challenge-bot.yml").replace(b"  - name: Learnings", b"  - name: Main Challenge")
     number = gw.open_pull({".github/challenge-bot.yml": broken, "case_studies/meta/good.md": GOOD.encode()})
     run(gw, "pull_request", pr_event(gw, number))
-    (check,) = gw.check_runs
+    (check,) = gw.runs
     assert (check.conclusion, check.title) == ("failure", "The bot's configuration is invalid")
-    assert "> .github/challenge-bot.yml: sections[4].name: 'Main Challenge' is listed twice" in check.summary
+    # The error quotes the pull request's own file: inert, brackets escaped (they render as brackets).
+    assert "> .github/challenge-bot.yml: sections\\[4\\].name: 'Main Challenge' is listed twice" in check.summary
     (summary,) = summaries(gw, number)
-    assert "sections[4].name: 'Main Challenge' is listed twice" in summary
+    assert "sections\\[4\\].name: 'Main Challenge' is listed twice" in summary
 
 
 def test_a_repository_without_config_is_ignored():
     gw = FakeGateway(files={"README.md": b"hi\n"})
     number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
     assert run(gw, "pull_request", pr_event(gw, number)) == "ignored: no config"
-    assert gw.check_runs == [] and gw.comments == {}
+    assert gw.runs == [] and gw.comments == {}
 
 
 def test_a_pull_request_without_case_studies_posts_no_comment():
     gw = FakeGateway()
     number = gw.open_pull({"docs/notes.md": b"# Notes\n"})
     run(gw, "pull_request", pr_event(gw, number))
-    assert [c.title for c in gw.check_runs] == ["No case studies changed"]
+    assert [c.title for c in gw.runs] == ["No case studies changed"]
     assert gw.comments == {} and gw.pr_labels[number] == []
 
 
@@ -171,7 +169,7 @@ def test_merge_regenerates_the_index_once():
     gw.push("main", {"case_studies/meta/good.md": GOOD.encode()})
     assert run(gw, "pull_request", _merged(gw)) == "index-committed"
     readme = gw.file("main", "README.md").decode()
-    assert "| [A good case study](case_studies/meta/good.md) | The loss spiked at step 14,500. | `loss-spikes` |" in readme
+    assert "| [A good case study](case_studies/meta/good.md) | The loss spiked at step 14,500. | [`loss-spikes`](#loss-spikes) |" in readme
     assert b'"path": "case_studies/meta/good.md"' in gw.file("main", "case_studies/index.json")
     assert gw.messages[gw.branches["main"]] == "Regenerate the case-study index [challenge-bot]"
     head = gw.branches["main"]
@@ -292,7 +290,7 @@ def test_a_check_run_re_run_reviews_the_pull_request_again():
     }
     assert router.route("check_run", "rerequested").key(payload) == f"{gw.repo}#{number}"
     assert run(gw, "check_run", payload) == "reviewed"
-    assert [c.conclusion for c in gw.check_runs] == ["success"]
+    assert [c.conclusion for c in gw.runs] == ["success"]
     other = payload | {"check_run": payload["check_run"] | {"name": "some other check"}}
     assert not router.route("check_run", "rerequested").accepts(other)
 

@@ -1,13 +1,12 @@
-"""The generated README index and index.json: content, order, escaping, determinism."""
+"""The generated README index: records, content, order, escaping, determinism, "By failure kind"."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from bot.core import index
-from bot.core.index import MarkersMissing, Record, first_sentence, render_block, render_json, replace_block
+from bot.core.config_model import Tag
+from bot.core.index import MarkersMissing, Origin, Record, first_sentence, render_block, replace_block
 from bot.core.linter import lint_file
 from helpers import GOOD
 
@@ -42,7 +41,21 @@ def test_record_takes_title_summary_tags_sources(cfg):
         summary="The loss spiked at step 14,500.",
         tags=("loss-spikes",),
         sources=("https://example.org/paper",),
+        id="PC-0001",
+        related=(),
+        origin=Origin(id_line=2, related_lines=(), footer=None, footer_line=0),
     )
+
+
+def test_record_takes_related_entries_and_the_footer_as_found(cfg):
+    block = "<!-- case-study-footer:start -->\nold footer\n<!-- case-study-footer:end -->"
+    text = GOOD.replace("tags: [loss-spikes]\n", "tags: [loss-spikes]\nrelated:\n  - PC-0002\n  - case_studies/bloomberg/c.md\n") + "\n" + block + "\n"
+    record = _record(cfg, "case_studies/meta/good.md", text)
+    assert (record.related, record.origin) == (
+        ("PC-0002", "case_studies/bloomberg/c.md"),
+        Origin(id_line=2, related_lines=(5, 6), footer=block, footer_line=text.count("\n", 0, text.index(block)) + 1),
+    )
+    assert record.summary == "The loss spiked at step 14,500."
 
 
 def test_summary_from_a_list_when_the_section_starts_with_one(cfg):
@@ -56,11 +69,15 @@ def test_files_that_are_not_case_studies_have_no_record(cfg):
     assert _record(cfg, "drafts/x.md", GOOD) is None
 
 
+TWO_TAGS = (Tag("loss-spikes", "symptom", "The loss jumps."), Tag("rollback", "fix", "Restarted from an earlier checkpoint."))
+
+
 def test_block_lists_every_model_sorted_by_title_with_escaping(cfg):
+    cfg = cfg._replace(tags=TWO_TAGS)
     records = [
         Record("meta", "case_studies/meta/b.md", "beta | pipes", "Has a | pipe.", ("loss-spikes",), ()),
         Record("meta", "case_studies/meta/a.md", "Alpha [draft]", "First.", (), ()),
-        Record("bloomberg", "case_studies/bloomberg/c.md", "Gamma", "Third.", ("compute-budget", "training-plateau"), ()),
+        Record("bloomberg", "case_studies/bloomberg/c.md", "Gamma", "Third.", ("flux-capacitor", "loss-spikes"), ()),
     ]
     assert render_block(records, cfg) == "\n".join(
         [
@@ -73,7 +90,7 @@ def test_block_lists_every_model_sorted_by_title_with_escaping(cfg):
             "| Case study | Summary | Tags |",
             "| --- | --- | --- |",
             "| [Alpha \\[draft\\]](case_studies/meta/a.md) | First. |  |",
-            "| [beta \\| pipes](case_studies/meta/b.md) | Has a \\| pipe. | `loss-spikes` |",
+            "| [beta \\| pipes](case_studies/meta/b.md) | Has a \\| pipe. | [`loss-spikes`](#loss-spikes) |",
             "",
             "### IDEFICS-80B (Hugging Face M4)",
             "",
@@ -87,32 +104,42 @@ def test_block_lists_every_model_sorted_by_title_with_escaping(cfg):
             "",
             "| Case study | Summary | Tags |",
             "| --- | --- | --- |",
-            "| [Gamma](case_studies/bloomberg/c.md) | Third. | `compute-budget` `training-plateau` |",
+            "| [Gamma](case_studies/bloomberg/c.md) | Third. | `flux-capacitor` [`loss-spikes`](#loss-spikes) |",
+            "",
+            "### By failure kind",
+            "",
+            index.BY_KIND_INTRO,
+            "",
+            "#### Symptoms",
+            "",
+            "What the people running the training saw.",
+            "",
+            "##### `loss-spikes`",
+            "",
+            "The loss jumps.",
+            "",
+            "- [beta \\| pipes](case_studies/meta/b.md) · OPT-175B (Meta AI)",
+            "- [Gamma](case_studies/bloomberg/c.md) · BloombergGPT (Bloomberg)",
+            "",
+            "#### Fixes",
+            "",
+            "What the team did about it, when that recurs across runs.",
+            "",
+            "##### `rollback`",
+            "",
+            "Restarted from an earlier checkpoint.",
+            "",
+            "_No case studies yet._",
         ]
     )
 
 
-def test_json_is_sorted_and_complete(cfg):
-    records = [
-        Record("bloomberg", "case_studies/bloomberg/c.md", "Gamma", "Third.", ("compute-budget",), ("https://a.org",)),
-        Record("meta", "case_studies/meta/a.md", "Alpha", "First.", (), ()),
-    ]
-    data = json.loads(render_json(records, cfg))
-    assert data == {
-        "version": 1,
-        "case_studies": [
-            {"model": "meta", "path": "case_studies/meta/a.md", "title": "Alpha", "summary": "First.", "tags": [], "sources": []},
-            {
-                "model": "bloomberg",
-                "path": "case_studies/bloomberg/c.md",
-                "title": "Gamma",
-                "summary": "Third.",
-                "tags": ["compute-budget"],
-                "sources": ["https://a.org"],
-            },
-        ],
-    }
-    assert render_json(list(reversed(records)), cfg) == render_json(records, cfg)
+def test_the_introduction_names_every_group_with_its_definition():
+    assert index.BY_KIND_INTRO == (
+        "Every tag of the vocabulary, what it means, and the case studies that carry it. A case study's tags name "
+        "symptoms (what the people running the training saw), causes (why it happened: the root cause the sources name), "
+        "layers (where in the training stack the problem or its fix sits) and fixes (what the team did about it, when that recurs across runs)."
+    )
 
 
 def test_replace_block_touches_only_the_inside(cfg):
@@ -137,3 +164,12 @@ def test_bad_markers(readme, problem, cfg):
     with pytest.raises(MarkersMissing) as caught:
         replace_block(readme, "x", cfg)
     assert str(caught.value) == problem
+
+
+def test_markers_count_only_on_lines_of_their_own(cfg):
+    readme = (
+        "Put the markers (`<!-- case-study-index:start -->` and `<!-- case-study-index:end -->`) in your README.\n"
+        "<!-- case-study-index:start -->\nold\n  <!-- case-study-index:end -->  \n"
+    )
+    assert replace_block(readme, "x", cfg) == readme.replace("start -->\nold\n  <!--", "start -->\nx\n\n<!--")
+    assert index.marker_line(readme, cfg) == 2

@@ -11,39 +11,9 @@ from bot.service import settings as settings_mod
 from bot.service.app import create_app
 from bot.core.github_data import TransientError
 from bot.service.webhook import signature_ok
-from fakes import FakeGateway
+from conftest import deliver, sign, without_sha
 from helpers import GOOD
 from test_handlers import pr_event
-
-SECRET = "s3cret-for-tests"
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    import hashlib
-    import hmac
-
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@pytest.fixture
-def gw():
-    return FakeGateway()
-
-
-@pytest.fixture
-def app(tmp_path, gw):
-    return create_app({"webhook_secret": SECRET, "db_path": str(tmp_path / "deliveries.sqlite3"), "workers": 0}, gateway_factory=lambda inst, repo: gw)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def post(client, payload, event="pull_request", delivery="d-1", secret=SECRET, content_type="application/json", body=None):
-    body = json.dumps(payload).encode() if body is None else body
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(body, secret), "Content-Type": content_type}
-    return client.post("/webhook", data=body, headers=headers)
 
 
 def service(app):
@@ -79,13 +49,13 @@ def test_missing_wrong_and_malformed_signatures_are_401(client, header):
     ],
 )
 def test_bad_bodies(client, body, content_type, status, error):
-    response = post(client, None, body=body, content_type=content_type)
+    response = deliver(client, "pull_request", body=body, content_type=content_type)
     assert (response.status_code, response.json) == (status, {"error": error})
 
 
 def test_oversized_body_is_413(client):
     body = b"{" + b" " * (25 * 1024 * 1024) + b"}"
-    response = post(client, None, body=body)
+    response = deliver(client, "pull_request", body=body)
     assert (response.status_code, response.json) == (413, {"error": "payload too large"})
 
 
@@ -96,9 +66,9 @@ def test_missing_headers_are_400(client):
 
 
 def test_ping_unknown_events_and_unhandled_actions(client, app):
-    assert (post(client, {"zen": "hi"}, event="ping").status_code, post(client, {"zen": "hi"}, event="ping").json) == (200, {"status": "pong"})
-    assert post(client, {"action": "created"}, event="star", delivery="d-2").json == {"status": "ignored"}
-    assert post(client, {"action": "labeled", "pull_request": {}}, delivery="d-3").json == {"status": "ignored"}
+    assert (deliver(client, "ping", {"zen": "hi"}).status_code, deliver(client, "ping", {"zen": "hi"}).json) == (200, {"status": "pong"})
+    assert deliver(client, "star", {"action": "created"}, delivery="d-2").json == {"status": "ignored"}
+    assert deliver(client, "pull_request", {"action": "labeled", "pull_request": {}}, delivery="d-3").json == {"status": "ignored"}
     assert app.extensions["challenge_bot"].store.counts() == {}
 
 
@@ -112,50 +82,47 @@ def test_ping_unknown_events_and_unhandled_actions(client, app):
     ],
 )
 def test_payloads_missing_fields_are_dropped_not_crashed(client, app, payload, reason):
-    response = post(client, payload)
+    response = deliver(client, "pull_request", payload)
     assert (response.status_code, response.json) == (202, {"status": "dropped", "reason": reason})
     assert app.extensions["challenge_bot"].store.counts() == {}
 
 
 def test_fields_missing_deeper_are_dropped_by_the_worker(client, app):
     payload = {"action": "opened", "repository": {"full_name": "octo/kb"}, "installation": {"id": 1}, "pull_request": {"number": 7, "head": {}}}
-    assert post(client, payload).json == {"status": "queued"}
+    assert deliver(client, "pull_request", payload).json == {"status": "queued"}
     assert service(app).drain() == 1
     row = app.extensions["challenge_bot"].store.get("d-1")
     assert (row["status"], row["last_error"]) == ("dropped", "missing field pull_request.head.sha")
 
 
-def test_the_same_delivery_ten_times_is_processed_once(client, app, gw):
-    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
-    payload = pr_event(gw, number)
-    answers = [post(client, payload, delivery="same").json["status"] for _ in range(10)]
+def test_the_same_delivery_ten_times_is_processed_once(client, app, fake_gateway):
+    number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    payload = pr_event(fake_gateway, number)
+    answers = [deliver(client, "pull_request", payload, delivery="same").json["status"] for _ in range(10)]
     assert answers == ["queued"] + ["duplicate"] * 9
     assert service(app).drain() == 1
-    assert len(gw.check_runs) == 1 and len(gw.comments[number]) == 1
-    assert post(client, payload, delivery="same").json == {"status": "duplicate"}
+    assert len(fake_gateway.runs) == 1 and len(fake_gateway.comments[number]) == 1
+    assert deliver(client, "pull_request", payload, delivery="same").json == {"status": "duplicate"}
     assert service(app).drain() == 0
 
 
-def test_unfinished_deliveries_are_resumed_after_a_crash(tmp_path, gw):
-    db = str(tmp_path / "d.sqlite3")
-    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
-    first = create_app({"webhook_secret": SECRET, "db_path": db, "workers": 0}, gateway_factory=lambda i, r: gw)
-    assert post(first.test_client(), pr_event(gw, number)).status_code == 202
+def test_unfinished_deliveries_are_resumed_after_a_crash(make_app, fake_gateway):
+    number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    first = make_app()
+    assert deliver(first.test_client(), "pull_request", pr_event(fake_gateway, number)).status_code == 202
     # The process claimed the delivery, then died before finishing it.
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE deliveries SET status='working', owner=?, lease_until=1e12", (first.extensions["challenge_bot"].store.owner.rsplit(":", 1)[0] + ":deadbeef",))
+    store = first.extensions["challenge_bot"].store
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE deliveries SET status='working', owner=?, lease_until=1e12", (store.owner.rsplit(":", 1)[0] + ":deadbeef",))
     assert service(first).drain() == 0  # leased by the dead run: not claimed twice meanwhile
-    restarted = create_app({"webhook_secret": SECRET, "db_path": db, "workers": 1}, gateway_factory=lambda i, r: gw)
-    try:
-        assert service(restarted).wait_idle(10)
-    finally:
-        service(restarted).stop()
+    restarted = make_app(workers=1)  # the same store
+    assert service(restarted).wait_idle(10)
     assert restarted.extensions["challenge_bot"].store.get("d-1")["status"] == "done"
-    assert len(gw.check_runs) == 1
+    assert len(fake_gateway.runs) == 1
 
 
-def test_transient_failures_are_retried_and_the_last_one_is_shown(client, app, gw):
-    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+def test_transient_failures_are_retried_and_the_last_one_is_shown(client, app, fake_gateway, snapshot):
+    number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
     bot = app.extensions["challenge_bot"]
     bot.service.backoff = 0
     calls = []
@@ -164,24 +131,24 @@ def test_transient_failures_are_retried_and_the_last_one_is_shown(client, app, g
         calls.append(n)
         raise TransientError("GitHub answered 502", 502)
 
-    gw.changed_files = flaky
-    post(client, pr_event(gw, number))
+    fake_gateway.changed_files = flaky
+    deliver(client, "pull_request", pr_event(fake_gateway, number))
     assert bot.service.drain() == 5  # max_attempts
     row = bot.store.get("d-1")
     assert (row["status"], row["attempts"], row["last_error"]) == ("failed", 5, "TransientError: GitHub answered 502")
-    (check,) = gw.check_runs
+    (check,) = fake_gateway.runs
     assert (check.conclusion, check.title) == ("failure", "The review could not be completed")
-    assert "after 5 attempts: GitHub answered 502" in check.summary
+    assert without_sha(check.summary, fake_gateway.pull_request(number).head_sha) == snapshot(name="check-run-summary")
 
 
-def test_a_bug_in_a_handler_fails_the_delivery_and_keeps_the_worker(client, app, gw):
-    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
-    gw.changed_files = lambda n: 1 / 0
-    post(client, pr_event(gw, number))
-    post(client, {"action": "created"}, event="star", delivery="d-2")
+def test_a_bug_in_a_handler_fails_the_delivery_and_keeps_the_worker(client, app, fake_gateway):
+    number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    fake_gateway.changed_files = lambda n: 1 / 0
+    deliver(client, "pull_request", pr_event(fake_gateway, number))
+    deliver(client, "star", {"action": "created"}, delivery="d-2")
     assert service(app).drain() == 1
     assert app.extensions["challenge_bot"].store.get("d-1")["last_error"] == "ZeroDivisionError: division by zero"
-    assert gw.check_runs[0].title == "The review could not be completed"
+    assert fake_gateway.runs[0].title == "The review could not be completed"
 
 
 def test_healthz(client):
@@ -200,9 +167,9 @@ def test_settings_come_from_the_environment_at_creation(tmp_path):
     assert (loaded.api_url, loaded.workers, loaded.db_path) == ("https://ghe.example/api/v3", 2, "challenge-bot.sqlite3")
 
 
-def test_logs_are_json_lines_with_the_delivery(client, app, gw, capsys):
-    number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
-    post(client, pr_event(gw, number), delivery="log-me")
+def test_logs_are_json_lines_with_the_delivery(client, app, fake_gateway, capsys):
+    number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+    deliver(client, "pull_request", pr_event(fake_gateway, number), delivery="log-me")
     service(app).drain()
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     done = [line for line in lines if line.get("outcome") == "reviewed"]
@@ -212,12 +179,11 @@ def test_logs_are_json_lines_with_the_delivery(client, app, gw, capsys):
     }
 
 
-def test_a_worker_thread_survives_a_store_outage(tmp_path, gw):
+def test_a_worker_thread_survives_a_store_outage(app, client, fake_gateway):
     import time as time_mod
 
     from bot.service import workers as service_mod
 
-    app = create_app({"webhook_secret": SECRET, "db_path": str(tmp_path / "d.sqlite3"), "workers": 0}, gateway_factory=lambda i, r: gw)
     svc = service(app)
     real_claim, failures = svc.store.claim, []
 
@@ -233,8 +199,8 @@ def test_a_worker_thread_survives_a_store_outage(tmp_path, gw):
     try:
         svc.workers = 1
         svc.start()
-        number = gw.open_pull({"case_studies/meta/good.md": GOOD.encode()})
-        assert post(app.test_client(), pr_event(gw, number)).json == {"status": "queued"}
+        number = fake_gateway.open_pull({"case_studies/meta/good.md": GOOD.encode()})
+        assert deliver(client, "pull_request", pr_event(fake_gateway, number)).json == {"status": "queued"}
         deadline = time_mod.monotonic() + 10
         while svc.store.counts().get("done") != 1 and time_mod.monotonic() < deadline:
             time_mod.sleep(0.05)

@@ -4,23 +4,26 @@ Everything the linter knows about this knowledge base (the sections, the
 models, the tag vocabulary, the index markers, the limits) comes from that one
 file. Nothing here is specific to this repository: another knowledge base can
 adopt the bot by writing its own file.
+
+The file is checked against the JSON Schema in ``bot.core.config_schema``
+through the validator generated from it ahead of time
+(``bot.core.config_validator``), then by the few checks a schema cannot
+express. The values it becomes are the types in ``bot.core.config_model``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Iterator
 
 import yaml
 
-CONFIG_PATH = ".github/challenge-bot.yml"
+from bot.core import config_validator
+from bot.core.config_model import CONFIG_PATH, FIELDS, Config, Model, Section, Tag, Template
+from bot.core.template import read_template
 
-_HEX_COLOUR = re.compile(r"[0-9a-fA-F]{6}")
-_FOLDER = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_TAG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_URL = re.compile(r"https?://[^\s/$.?#][^\s]*")
+__all__ = ["CONFIG_PATH", "Config", "ConfigError", "ConfigMissing", "Model", "Section", "Tag", "Template", "find_root", "from_mapping", "load", "parse", "with_template"]
 
 
 class ConfigError(Exception):
@@ -36,229 +39,105 @@ class ConfigMissing(ConfigError):
     """The repository has no config file: it has not adopted the bot."""
 
 
-class Section(NamedTuple):
-    """A required section: its canonical heading text and the other names people use for it."""
-
-    name: str
-    aliases: tuple[str, ...] = ()
-
-
-class Model(NamedTuple):
-    """A model folder under the case studies, as registered in the config."""
-
-    folder: str
-    name: str
-    label: str
-    color: str
-    description: str
-    paper: str
+def from_mapping(raw: Any, file: str = CONFIG_PATH, root: Path | None = None) -> Config:
+    """Validate an already-parsed YAML mapping against the schema, then the few checks it cannot express; build a Config."""
+    try:
+        config_validator.validate(raw)
+    except config_validator.JsonSchemaValueException as exc:
+        raise ConfigError(file, *_explain(exc)) from None
+    cfg = _build(raw, file, root)
+    problem = _conflict(cfg)
+    if problem:
+        raise ConfigError(file, *problem)
+    return cfg
 
 
-class Template(NamedTuple):
-    """What the linter needs from ``templates/case-study.md``."""
-
-    text: str = ""
-    placeholders: tuple[str, ...] = ()
-    stubs: Mapping[str, str] = MappingProxyType({})
-
-
-class Config(NamedTuple):
-    """The validated configuration. Paths are relative to the repository root."""
-
-    sections: tuple[Section, ...]
-    models: Mapping[str, Model]
-    tags: tuple[str, ...]
-    index_start: str = "<!-- case-study-index:start -->"
-    index_end: str = "<!-- case-study-index:end -->"
-    case_studies_dir: str = "case_studies"
-    readme: str = "README.md"
-    index_json: str = "case_studies/index.json"
-    template_path: str = "templates/case-study.md"
-    max_file_size: int = 256 * 1024
-    max_asset_size: int = 1024 * 1024
-    asset_types: tuple[str, ...] = ("png", "jpg", "jpeg", "gif", "svg", "webp")
-    ignore: frozenset[str] = frozenset()
-    docs_url: str = "docs/rules.md"
-    review_inline_comments: bool = True
-    review_max_inline_comments: int = 30
-    template: Template = Template()
-    root: Path | None = None
-    source: str = CONFIG_PATH
-
-    @property
-    def section_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.sections)
-
-    def rule_enabled(self, code: str) -> bool:
-        return code not in self.ignore
-
-    def rule_url(self, code: str, name: str) -> str:
-        return f"{self.docs_url}#{code.lower()}-{name}"
+def _build(raw: dict[str, Any], file: str, root: Path | None) -> Config:
+    sections = tuple(Section(s) if isinstance(s, str) else Section(s["name"], tuple(s.get("aliases", ()))) for s in raw["sections"])
+    models = {folder: Model(folder, m["name"], m["label"], str(m["color"]).lower(), m["description"], m["paper"]) for folder, m in raw["models"].items()}
+    tags = tuple(Tag(t["name"], t["group"], " ".join(t["definition"].split())) for t in raw["tags"])
+    values: dict[str, Any] = {"sections": sections, "models": models, "tags": tags, "root": root, "source": file}
+    for key, field in FIELDS.items():
+        group, _, name = key.rpartition(".")
+        given = (raw.get(group) or {}) if group else raw
+        if name in given:
+            values[field] = _field_value(field, given[name])
+    return Config(**values)
 
 
-# --- validation helpers -------------------------------------------------------
+def _field_value(field: str, value: Any) -> Any:
+    if field == "asset_types":
+        return tuple(t.lower() for t in value)
+    if field == "ignore":
+        return frozenset(value)
+    if field == "per_path_ignores":
+        return tuple((glob, frozenset(codes)) for glob, codes in value.items())
+    if isinstance(value, float):  # JSON Schema's integer includes 262144.0
+        return int(value)
+    return value
 
 
-class _Reader:
-    """Walks the parsed YAML, raising ConfigError with the dotted key path."""
+def _conflict(cfg: Config) -> tuple[str, str] | None:
+    """What the schema cannot say: names that must be unique across entries, markers that must differ."""
+    names = cfg.section_names
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            return f"sections[{i}].name", f"{name!r} is listed twice"
+    tags = cfg.tag_names
+    for i, tag in enumerate(tags):
+        if tag in tags[:i]:
+            return f"tags[{i}].name", f"{tag!r} is listed twice"
+    owners: dict[str, str] = {}
+    for folder, model in cfg.models.items():
+        if model.label in owners:
+            return f"models.{folder}.label", f"{model.label!r} is already the label of {owners[model.label]!r}"
+        owners[model.label] = folder
+    if cfg.index_start == cfg.index_end:
+        return "index.end", "must differ from index.start"
+    return None
 
-    def __init__(self, file: str) -> None:
-        self.file = file
 
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(self.file, key, problem)
+# --- the validator's exception as one line naming the key ----------------------------
 
-    def mapping(self, value: Any, key: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"must be a mapping, got {_kind(value)}")
-        for name in value:
-            if name not in allowed:
-                raise self.fail(
-                    _join(key, str(name)),
-                    f"unknown key (allowed here: {', '.join(sorted(allowed))})",
-                )
-        for name in sorted(required):
-            if name not in value:
-                raise self.fail(_join(key, name), "is required")
-        return value
 
-    def string(self, value: Any, key: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be a non-empty string, got {_kind(value)}")
-        if pattern and not pattern.fullmatch(value):
-            raise self.fail(key, f"{hint}, got {value!r}")
-        return value
+def _explain(exc: Any) -> tuple[str, str]:
+    """The dotted key and the problem for a failed schema check (see ``errorMessage`` in ``config_schema``)."""
+    key = (exc.name or "data").removeprefix("data").removeprefix(".")
+    value, definition, rule = exc.value, exc.definition or {}, exc.rule
+    if rule == "required":
+        missing = _first(name for name in definition["required"] if name not in value)
+        return _join(key, str(missing)), "is required"
+    if rule == "additionalProperties":
+        allowed = sorted(definition.get("properties", {}))
+        extra = _first(name for name in value if name not in allowed)
+        return _join(key, str(extra)), f"unknown key (allowed here: {', '.join(allowed)})"
+    if rule == "uniqueItems":
+        i = _first((i for i, item in enumerate(value) if item in value[:i]), 0)
+        if isinstance(value[i], dict) and "name" in value[i]:  # a repeated tag: name it, not the whole mapping
+            return f"{key}[{i}].name", f"{value[i]['name']!r} is listed twice"
+        return f"{key}[{i}]", f"{value[i]!r} is listed twice"
+    if rule == "propertyNames":  # the exception names the mapping; find the name at fault
+        names = definition["propertyNames"]
+        name = _first(n for n in value if not isinstance(n, str) or not re.search(names["pattern"], n))
+        return _join(key, str(name)), f"{names['errorMessage']}, got {name!r}"
+    return key, f"{definition.get('errorMessage', exc.message)}, got {_described(value)}"
 
-    def strings(self, value: Any, key: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> tuple[str, ...]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"must be a list, got {_kind(value)}")
-        items = tuple(self.string(v, f"{key}[{i}]", pattern, hint) for i, v in enumerate(value))
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item in seen:
-                raise self.fail(f"{key}[{i}]", f"{item!r} is listed twice")
-            seen.add(item)
-        return items
 
-    def integer(self, value: Any, key: str, minimum: int = 1) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(key, f"must be an integer of at least {minimum}, got {value!r}")
-        return value
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
-        return value
+def _first(found: Iterator[Any], default: Any = "?") -> Any:
+    return next(found, default)
 
 
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
 
 
-def _kind(value: Any) -> str:
+def _described(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
-
-
-# --- the schema -----------------------------------------------------------------
-
-_TOP = {"sections", "models", "tags", "index", "paths", "limits", "rules", "docs_url", "review"}
-
-
-def _sections(r: _Reader, value: Any) -> tuple[Section, ...]:
-    if not isinstance(value, list) or not value:
-        raise r.fail("sections", f"must be a non-empty list, got {_kind(value)}")
-    sections = []
-    for i, item in enumerate(value):
-        key = f"sections[{i}]"
-        if isinstance(item, str):
-            item = {"name": item}
-        item = r.mapping(item, key, {"name", "aliases"}, {"name"})
-        aliases = r.strings(item.get("aliases", []), f"{key}.aliases")
-        sections.append(Section(r.string(item["name"], f"{key}.name"), aliases))
-    names = [s.name for s in sections]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise r.fail(f"sections[{i}].name", f"{name!r} is listed twice")
-    return tuple(sections)
-
-
-def _models(r: _Reader, value: Any) -> dict[str, Model]:
-    if not isinstance(value, dict) or not value:
-        raise r.fail("models", f"must be a non-empty mapping of folder names, got {_kind(value)}")
-    models = {}
-    for folder, entry in value.items():
-        key = f"models.{folder}"
-        r.string(folder, key, _FOLDER, "a model folder must be lowercase kebab-case")
-        fields = {"name", "label", "color", "description", "paper"}
-        entry = r.mapping(entry, key, fields, fields)
-        models[folder] = Model(
-            folder=folder,
-            name=r.string(entry["name"], f"{key}.name"),
-            label=r.string(entry["label"], f"{key}.label"),
-            color=r.string(str(entry["color"]), f"{key}.color", _HEX_COLOUR, 'must be a 6-digit hex colour like "1f6feb"').lower(),
-            description=r.string(entry["description"], f"{key}.description"),
-            paper=r.string(entry["paper"], f"{key}.paper", _URL, "must be an http(s) URL"),
-        )
-    owners: dict[str, str] = {}
-    for folder, model in models.items():
-        if model.label in owners:
-            raise r.fail(f"models.{folder}.label", f"{model.label!r} is already the label of {owners[model.label]!r}")
-        owners[model.label] = folder
-    return models
-
-
-def _sub(r: _Reader, raw: dict, name: str, fields: dict[str, Callable[[Any, str], Any]]) -> dict[str, Any]:
-    section = r.mapping(raw.get(name, {}) or {}, name, set(fields))
-    return {field_name: check(section[field_name], f"{name}.{field_name}") for field_name, check in fields.items() if field_name in section}
-
-
-def from_mapping(raw: Any, file: str = CONFIG_PATH, root: Path | None = None) -> Config:
-    """Validate an already-parsed YAML mapping and build a Config."""
-    r = _Reader(file)
-    raw = r.mapping(raw, "", _TOP, {"sections", "models", "tags"})
-    s, i = r.string, r.integer
-    index = _sub(r, raw, "index", {"start": s, "end": s, "readme": s, "json": s})
-    paths = _sub(r, raw, "paths", {"case_studies": s, "template": s})
-    limits = _sub(r, raw, "limits", {
-        "max_file_size": i,
-        "max_asset_size": i,
-        "asset_types": lambda v, k: tuple(t.lower() for t in r.strings(v, k)),
-    })
-    rules = _sub(r, raw, "rules", {"ignore": lambda v, k: frozenset(r.strings(v, k, re.compile(r"CS\d{3}"), "must be a rule code like CS303"))})
-    review = _sub(r, raw, "review", {"inline_comments": r.boolean, "max_inline_comments": lambda v, k: i(v, k, 0)})
-    values: dict[str, Any] = {
-        "sections": _sections(r, raw["sections"]),
-        "models": _models(r, raw["models"]),
-        "tags": r.strings(raw["tags"], "tags", _TAG, "a tag must be lowercase kebab-case"),
-        "root": root,
-        "source": file,
-    }
-    renames = {
-        "index_start": index.get("start"), "index_end": index.get("end"), "readme": index.get("readme"),
-        "index_json": index.get("json"), "case_studies_dir": paths.get("case_studies"),
-        "template_path": paths.get("template"), "max_file_size": limits.get("max_file_size"),
-        "max_asset_size": limits.get("max_asset_size"), "asset_types": limits.get("asset_types"),
-        "ignore": rules.get("ignore"), "review_inline_comments": review.get("inline_comments"),
-        "review_max_inline_comments": review.get("max_inline_comments"),
-    }
-    values.update({k: v for k, v in renames.items() if v is not None})
-    if "docs_url" in raw:
-        values["docs_url"] = r.string(raw["docs_url"], "docs_url")
-    cfg = Config(**values)
-    if cfg.index_start == cfg.index_end:
-        raise r.fail("index.end", "must differ from index.start")
-    _check_known_codes(r, cfg.ignore)
-    return cfg
-
-
-def _check_known_codes(r: _Reader, codes: frozenset[str]) -> None:
-    from bot.core.rules import REGISTRY  # the registry imports nothing from here at import time
-
-    for code in sorted(codes):
-        if code not in REGISTRY:
-            raise r.fail("rules.ignore", f"unknown rule code {code!r} (see `challenge-bot rules`)")
+    if isinstance(value, (dict, list)):
+        kind = "mapping" if isinstance(value, dict) else "list"
+        return f"a {kind}" if value else f"an empty {kind}"
+    return repr(value)
 
 
 def find_root(start: Path) -> Path | None:
@@ -281,8 +160,6 @@ def parse(text: str | bytes, file: str = CONFIG_PATH, template_text: str | None 
 
 
 def with_template(cfg: Config, template_text: str) -> Config:
-    from bot.core.template import read_template  # the template module parses Markdown; config must not need it
-
     return cfg._replace(template=read_template(template_text, cfg.section_names))
 
 

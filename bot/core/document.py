@@ -1,21 +1,17 @@
 """Markdown text -> Document: front matter and root-level blocks with line numbers.
 
-No I/O and no configuration here. mistune 3 keeps no source positions
-(lepture/mistune#218), so the parser below stamps every root-level block
-token with the 1-based line its match started on. It relies on mistune
-internals, which is why ``pyproject.toml`` pins the mistune minor version and
-``tests/test_document.py`` checks every heading line against markdown-it-py.
+No I/O and no configuration here. The root-level blocks come from
+``bot.core.fastblocks``, which follows mistune's block parser line by line
+without importing it; the few documents it declines go to mistune itself
+(``bot.core.mistuneblocks``). ``tests/test_fastblocks.py`` holds the two to
+exact agreement, and ``tests/test_document.py`` checks every heading line
+against markdown-it-py.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from typing import Any, NamedTuple
-
-from mistune.block_parser import BlockParser
-from mistune.core import BlockState
-from mistune.inline_parser import InlineParser
 
 from bot.core import fastblocks
 
@@ -71,86 +67,7 @@ class Document(NamedTuple):
         return max(len(self.lines), 1)
 
 
-class _LineState(BlockState):
-    """Block state that knows where each line starts, so offsets map to line numbers."""
-
-    line_starts: list[int]
-    first_line: int
-
-    def line_at(self, offset: int) -> int:
-        return self.first_line + bisect_right(self.line_starts, offset) - 1
-
-    def add_paragraph(self, text: str) -> None:
-        last = self.last_token()
-        starts_new = not (last and last["type"] == "paragraph")
-        super().add_paragraph(text)
-        # Setext headings begin life as paragraphs, so a paragraph must carry
-        # its own start line before the underline turns it into a heading.
-        if starts_new and self.parent is None:
-            self.tokens[-1].setdefault("line", self.line_at(self.cursor))
-
-
-# The rules mistune checks to end a block quote's lazy continuation. CommonMark
-# (and GitHub) also end it at an ATX heading; mistune 3.4 does not, and would
-# swallow "## Learnings" right after a quoted line into the quote.
-_QUOTE_BREAK_RULES = ["blank_line", "thematic_break", "fenced_code", "list", "block_html"]
-
-
-class _LineParser(BlockParser):
-    state_cls = _LineState
-
-    def __init__(self) -> None:
-        super().__init__()
-        # mistune's block-HTML start wants a space or a line end after the
-        # tag name, so "<div>" right after a list item or a quoted line is
-        # taken as lazy text. CommonMark (and GitHub) start an HTML block
-        # there. A lookahead keeps the match itself as mistune expects it.
-        pattern = self.specification["block_html"]
-        self.specification["block_html"] = pattern.replace(r"(?:[ \t]+|\n|$))", r"(?=[ \t]|\n|$|/?>))", 1)
-        assert self.specification["block_html"] != pattern, "mistune's block_html pattern changed; re-check document.py"
-
-    def compile_sc(self, rules: list[str] | None = None) -> re.Pattern[str]:
-        if rules == _QUOTE_BREAK_RULES:
-            rules = [*rules, "atx_heading"]
-        return super().compile_sc(rules)
-
-    def parse(self, state: BlockState, rules: list[str] | None = None) -> None:
-        # Lists and block quotes find their own extent while scanning the
-        # parent; their contents never hold a section, so they are not parsed.
-        if state.parent is not None:
-            state.cursor = state.cursor_max
-            return
-        super().parse(state, rules)
-
-    def parse_method(self, m: re.Match[str], state: BlockState) -> int | None:
-        if state.parent is not None:
-            return super().parse_method(m, state)
-        before = len(state.tokens)
-        result = super().parse_method(m, state)
-        _stamp(state, before, m.start())
-        return result
-
-    def _parse_indent_code_fast(self, state: BlockState) -> int | None:
-        # This fast path bypasses parse_method, so it is stamped separately.
-        if state.parent is not None:
-            return super()._parse_indent_code_fast(state)
-        before, start = len(state.tokens), state.cursor
-        result = super()._parse_indent_code_fast(state)
-        _stamp(state, before, start)
-        return result
-
-
-def _stamp(state: BlockState, before: int, offset: int) -> None:
-    # A list or block quote may parse the block that ends it in the same call;
-    # that inner call stamped its own token first, and setdefault keeps it.
-    assert isinstance(state, _LineState)
-    line = state.line_at(offset)
-    for token in state.tokens[before:]:
-        token.setdefault("line", line)
-
-
-_BLOCK_PARSER = _LineParser()
-_INLINE_PARSER: InlineParser | None = None  # built on first use: most headings are plain text
+_INLINE_PARSER: Any = None  # mistune's InlineParser, built on first use: most headings are plain text
 
 
 def split_lines(text: str) -> list[str]:
@@ -190,47 +107,51 @@ def _parse_blocks(lines: list[str], first_line: int) -> tuple[Block, ...]:
     tokens = fastblocks.blocks(lines, first_line)
     if tokens is None:
         tokens = mistune_tokens(lines, first_line)
+    return to_blocks(tokens, lines, first_line)
+
+
+def to_blocks(tokens: list[dict[str, Any]], lines: list[str], first_line: int) -> tuple[Block, ...]:
+    """Blocks from root-level tokens (either parser's), each ending on its last non-blank line."""
     blocks = []
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1]["line"] if index + 1 < len(tokens) else first_line + len(lines)
-        blocks.append(_to_block(token, _end_line(token, following, lines, first_line)))
+    following = [token["line"] for token in tokens[1:]]
+    following.append(first_line + len(lines))
+    for token, next_line in zip(tokens, following):
+        line = token["line"]
+        # A block ends on the last non-blank line before the next one starts.
+        end = next_line - 1
+        while end > line and not lines[end - first_line].strip():
+            end -= 1
+        if token["type"] == "paragraph":  # most blocks: built here, without a call
+            blocks.append(_new(Block, ("paragraph", line, end, 0, token["text"], "")))
+        else:
+            blocks.append(_to_block(token, end))
     return tuple(blocks)
 
 
 def mistune_tokens(lines: list[str], first_line: int) -> list[dict[str, Any]]:
     """Root-level block tokens from mistune, each stamped with its first line."""
-    src = "\n".join(lines) + "\n"
-    state = _LineState()
-    state.process(src)
-    state.first_line = first_line
-    state.line_starts = [0] + [m.end() for m in re.finditer("\n", src)]
-    _BLOCK_PARSER.parse(state)
-    return [t for t in state.tokens if t["type"] != "blank_line"]
+    from bot.core import mistuneblocks  # imports mistune (a third of start-up): only for documents the fast path declines
 
-
-def _end_line(token: dict[str, Any], following: int, lines: list[str], first_line: int) -> int:
-    """The last non-blank line before the next block starts."""
-    end = following - 1
-    while end > token["line"] and not lines[end - first_line].strip():
-        end -= 1
-    return end
+    return mistuneblocks.tokens(lines, first_line)
 
 
 def _to_block(token: dict[str, Any], end_line: int) -> Block:
     kind = token["type"]
+    # tuple.__new__ skips the NamedTuple's keyword handling: a document has a hundred blocks.
+    if kind == "paragraph":
+        return _new(Block, (kind, token["line"], end_line, 0, token["text"], ""))
     if kind == "heading":
-        return Block(
-            "heading",
-            token["line"],
-            end_line,
-            level=token["attrs"]["level"],
-            text=inline_text(token["text"]),
-            style=token.get("style", "atx"),
-        )
-    if kind == "block_html" and not _HTML_COMMENT.sub("", token["raw"]).strip():
-        kind = "html_comment"
-    text = token.get("text") or token.get("raw") or ""
-    return Block(kind, token["line"], end_line, text=text)
+        text = inline_text(token["text"])
+        return _new(Block, (kind, token["line"], end_line, token["attrs"]["level"], text, token.get("style", "atx")))
+    if kind == "block_html":
+        raw = token["raw"]
+        if not _HTML_COMMENT.sub("", raw).strip():
+            kind = "html_comment"
+        return _new(Block, (kind, token["line"], end_line, 0, raw, ""))
+    return _new(Block, (kind, token["line"], end_line, 0, "", ""))  # code, lists, quotes, breaks: no rule reads their text
+
+
+_new = tuple.__new__
 
 
 def inline_text(markdown: str) -> str:
@@ -239,6 +160,8 @@ def inline_text(markdown: str) -> str:
         return " ".join(markdown.split())
     global _INLINE_PARSER
     if _INLINE_PARSER is None:
+        from mistune.inline_parser import InlineParser  # only for headings with markup: most are plain text
+
         _INLINE_PARSER = InlineParser()
     tokens = _INLINE_PARSER(markdown.strip(), {"ref_links": {}})
     return " ".join("".join(_plain(tokens)).split())

@@ -25,7 +25,7 @@ class ChangedFile(NamedTuple):
 
     path: str
     status: str  # added, modified, removed, renamed, copied, changed, unchanged
-    sha: str | None  # blob sha of the new content
+    sha: str | None  # blob sha of the new content (of the old one for a removed file); GitHub allows null
     patch: str | None  # None for binary files and diffs GitHub leaves out
     previous_path: str | None = None
     additions: int = 0
@@ -54,6 +54,14 @@ class TreeEntry(NamedTuple):
     size: int
 
 
+class BlobContent(NamedTuple):
+    """A blob as a batch read gives it: its size, and its bytes when the batch could carry them exactly
+    (None for a binary, truncated or not-UTF-8 blob: ``Gateway.read_blob`` reads that one)."""
+
+    size: int
+    data: bytes | None
+
+
 class Annotation(NamedTuple):
     path: str
     start_line: int
@@ -73,6 +81,31 @@ class CheckRun(NamedTuple):
     summary: str
     text: str
     annotations: tuple[Annotation, ...] = ()
+
+
+class CheckRunInfo(NamedTuple):
+    """A check run as GitHub lists it for a commit: enough to find ours again and to see what it holds."""
+
+    id: int
+    name: str
+    external_id: str  # "" when none was set
+    status: str  # queued, in_progress or completed
+    conclusion: str | None
+    title: str = ""
+    summary: str = ""
+    annotations_count: int = 0
+
+
+class HookDelivery(NamedTuple):
+    """One attempt GitHub made to deliver a webhook to the App (``GET /app/hook/deliveries``)."""
+
+    id: int  # this attempt's id: redeliver by it
+    guid: str  # X-GitHub-Delivery, the same for every attempt of one delivery
+    delivered_at: str  # ISO 8601
+    status_code: int  # what the App answered; 0 when nothing came back (timeout)
+    event: str
+    action: str | None
+    redelivery: bool
 
 
 class InlineComment(NamedTuple):
@@ -112,3 +145,14 @@ class BranchProtected(GatewayError):
 
 class TransientError(GatewayError):
     """5xx, rate limits or network trouble that outlasted the client's own retries: try later."""
+
+
+class RateLimited(TransientError):
+    """GitHub asked this installation to wait: no request to it before ``retry_at`` (seconds since the epoch).
+
+    Raised before sending anything while the wait lasts; a worker reschedules the delivery for
+    ``retry_at`` rather than sleeping. Other installations are not affected."""
+
+    def __init__(self, message: str, retry_at: float, status: int | None = None) -> None:
+        super().__init__(message, status)
+        self.retry_at = retry_at

@@ -1,12 +1,19 @@
-"""Case-study records -> the README index block and case_studies/index.json. Pure and deterministic."""
+"""Case-study records -> the README index block. Pure and deterministic.
+
+The block has one part per model (a table of its case studies, their tags linking to the
+tags' definitions) and a "By failure kind" part: every tag of the vocabulary by group, with
+its definition and the case studies that carry it. ``bot.core.dataset`` writes the same
+records as index.json and index.csv; ``bot.core.footer`` the footer of each case study.
+"""
 
 from __future__ import annotations
 
-import json
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
-from bot.core.config import Config
+from bot.core import footer
+from bot.core.config_model import TAG_GROUPS, Config
 from bot.core.context import FileContext
 from bot.core.document import inline_text
 from bot.core.mdtext import code, table_cell
@@ -17,8 +24,19 @@ _ABBREVIATIONS = ("e.g", "i.e", "vs", "cf", "approx", "fig", "figs", "al", "no",
 SUMMARY_LIMIT = 240
 
 
+class Origin(NamedTuple):
+    """Where a record's facts sit in its file, and its generated footer as found there.
+
+    For the repository rules' findings and for regenerating the footer; never published."""
+
+    id_line: int = 1
+    related_lines: tuple[int, ...] = ()
+    footer: str | None = None  # the footer block as the file has it (None: the file has none)
+    footer_line: int = 0  # the line of the footer's start marker (0: none)
+
+
 class Record(NamedTuple):
-    """One case study as the index shows it."""
+    """One case study as the index shows it. ``id`` is "" when the front matter has none (CS307)."""
 
     model: str
     path: str
@@ -26,23 +44,44 @@ class Record(NamedTuple):
     summary: str
     tags: tuple[str, ...]
     sources: tuple[str, ...]
+    id: str = ""
+    related: tuple[str, ...] = ()  # as written: ids or repository-relative paths
+    origin: Origin = Origin()
 
     def as_json(self) -> dict:
-        data = self._asdict()
-        data["tags"], data["sources"] = list(self.tags), list(self.sources)
-        return data
+        """The record's data (what the Actions result file carries); ``origin`` stays behind."""
+        return {
+            "id": self.id,
+            "model": self.model,
+            "path": self.path,
+            "title": self.title,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "related": list(self.related),
+            "sources": list(self.sources),
+        }
 
 
 def record_for(ctx: FileContext) -> Record:
     """The index record of a parsed case study, tolerant of any finding it may have."""
     title = ctx.outline.title.text if ctx.outline.title else ctx.place.parts[-1].rsplit(".", 1)[0]
+    meta, found = ctx.meta, ctx.footer
+    origin = Origin(
+        id_line=meta.line("id", ctx.doc.front_matter.start_line if ctx.doc.front_matter else 1),
+        related_lines=tuple(item.line for item in meta.fields.get("related", ())),
+        footer=found.text if found else None,
+        footer_line=found.start if found else 0,
+    )
     return Record(
         model=ctx.place.parts[0],
         path=ctx.place.path,
         title=title,
         summary=_summary(ctx),
-        tags=tuple(ctx.meta.values("tags")),
-        sources=tuple(ctx.meta.values("sources")),
+        tags=tuple(meta.values("tags")),
+        sources=tuple(meta.values("sources")),
+        id=meta.value("id"),
+        related=tuple(meta.values("related")),
+        origin=origin,
     )
 
 
@@ -97,27 +136,70 @@ def sort_records(records: list[Record], cfg: Config) -> list[Record]:
 
 
 def render_block(records: list[Record], cfg: Config) -> str:
-    """The Markdown between the index markers: one part per model with a table of its case studies."""
+    """The Markdown between the index markers: one part per model with a table of its case
+    studies, then every tag by failure kind."""
     parts = [NOTE]
+    ordered = sort_records(records, cfg)
+    by_model: dict[str, list[Record]] = {}
+    for r in ordered:
+        by_model.setdefault(r.model, []).append(r)
     for folder, model in cfg.models.items():
-        mine = [r for r in sort_records(records, cfg) if r.model == folder]
-        count = f"{len(mine)} case stud{'y' if len(mine) == 1 else 'ies'}"
-        parts.append(f"### {model.name}\n\n[Paper]({model.paper}) · {count}")
+        mine = by_model.get(folder, [])
+        parts.append(f"### {model.name}\n\n[Paper]({model.paper}) · {_count(len(mine))}")
         if mine:
-            rows = [f"| [{_link_text(r.title)}]({r.path}) | {table_cell(r.summary)} | {table_cell(' '.join(code(t) for t in r.tags))} |" for r in mine]
+            rows = [f"| [{_link_text(r.title)}]({r.path}) | {table_cell(r.summary)} | {table_cell(_tag_links(r.tags, cfg))} |" for r in mine]
             parts.append("\n".join(["| Case study | Summary | Tags |", "| --- | --- | --- |", *rows]))
         else:
             parts.append("_No case studies yet._")
+    parts.extend(_by_failure_kind(ordered, cfg))
     return "\n\n".join(parts)
+
+
+BY_KIND_HEADING = "### By failure kind"
+BY_KIND_INTRO = (
+    "Every tag of the vocabulary, what it means, and the case studies that carry it. A case study's tags name "
+    + ", ".join(f"{g.title.lower()} ({g.definition[0].lower()}{g.definition[1:-1]})" for g in TAG_GROUPS[:-1])
+    + f" and {TAG_GROUPS[-1].title.lower()} ({TAG_GROUPS[-1].definition[0].lower()}{TAG_GROUPS[-1].definition[1:-1]})."
+)
+
+
+def _by_failure_kind(ordered: list[Record], cfg: Config) -> list[str]:
+    """Each group of tags under a heading; each tag a heading (its anchor is the tag), its definition, its case studies."""
+    parts = [BY_KIND_HEADING, BY_KIND_INTRO]
+    by_tag: dict[str, list[Record]] = {}  # each tag's case studies, in order: one pass, not one per tag
+    for r in ordered:
+        for name in dict.fromkeys(r.tags):
+            by_tag.setdefault(name, []).append(r)
+    for group in TAG_GROUPS:
+        tags = [t for t in cfg.tags if t.group == group.name]
+        if not tags:
+            continue
+        parts.append(f"#### {group.title}\n\n{group.definition}")
+        for tag in tags:
+            mine = by_tag.get(tag.name, [])
+            items = [f"- [{_link_text(r.title)}]({r.path}) · {cfg.models[r.model].name}" for r in mine if r.model in cfg.models]
+            parts.append(f"##### {code(tag.name)}\n\n{tag.definition}")
+            parts.append("\n".join(items) if items else "_No case studies yet._")
+    return parts
+
+
+def _tag_links(tags: tuple[str, ...], cfg: Config) -> str:
+    """Each tag as a link to its part of "By failure kind"; a tag outside the vocabulary (CS302) stays plain."""
+    return _tags_cell(tags, cfg.tags)
+
+
+@lru_cache(maxsize=4096)  # the same few combinations of tags recur across case studies
+def _tags_cell(tags: tuple[str, ...], vocabulary: tuple) -> str:
+    known = {t.name for t in vocabulary}
+    return " ".join(f"[{code(t)}](#{footer.tag_anchor(t)})" if t in known else code(t) for t in tags)
+
+
+def _count(number: int) -> str:
+    return f"{number} case stud{'y' if number == 1 else 'ies'}"
 
 
 def _link_text(text: str) -> str:
     return table_cell(text).replace("[", "\\[").replace("]", "\\]")
-
-
-def render_json(records: list[Record], cfg: Config) -> str:
-    data = {"version": 1, "case_studies": [r.as_json() for r in sort_records(records, cfg)]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 class MarkersMissing(ValueError):
@@ -126,16 +208,26 @@ class MarkersMissing(ValueError):
 
 def marker_line(readme: str, cfg: Config) -> int:
     """The line of the start marker (1 when absent)."""
-    position = readme.find(cfg.index_start)
-    return readme.count("\n", 0, position) + 1 if position >= 0 else 1
+    found = _marker_offsets(readme, cfg.index_start)
+    return readme.count("\n", 0, found[0]) + 1 if found else 1
+
+
+def _marker_offsets(readme: str, marker: str) -> list[int]:
+    """Where ``marker`` stands on a line of its own; a marker quoted inside other text does not count."""
+    offsets, at = [], 0
+    for line in readme.splitlines(keepends=True):
+        if line.strip() == marker:
+            offsets.append(at + line.index(marker))
+        at += len(line)
+    return offsets
 
 
 def replace_block(readme: str, block: str, cfg: Config) -> str:
     """The README with the text between the markers replaced by ``block``."""
-    start, end = readme.count(cfg.index_start), readme.count(cfg.index_end)
-    if start != 1 or end != 1:
-        raise MarkersMissing(_marker_problem(start, end, cfg))
-    begin, finish = readme.index(cfg.index_start), readme.index(cfg.index_end)
+    starts, ends = _marker_offsets(readme, cfg.index_start), _marker_offsets(readme, cfg.index_end)
+    if len(starts) != 1 or len(ends) != 1:
+        raise MarkersMissing(_marker_problem(len(starts), len(ends), cfg))
+    (begin,), (finish,) = starts, ends
     if finish < begin:
         raise MarkersMissing(f"the end marker {cfg.index_end} comes before the start marker")
     head, tail = readme[:begin], readme[finish + len(cfg.index_end) :]

@@ -6,134 +6,186 @@ CLI; the App and the Actions report read them through the GitHub gateway.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Callable, Mapping, NamedTuple
 
+from bot.core import dataset, footer, ids
 from bot.core import index as index_mod
-from bot.core.config import Config
-from bot.core.context import FileContext, RepoContext
+from bot.core.config_model import Config
+from bot.core.context import REGULAR, FileContext, RepoContext
+from bot.core.findings import CheckedFile, Finding, sort_key
 from bot.core.paths import is_case_study, is_skipped
-from bot.core.rules import ERROR, REGISTRY, Rule, by_scope
+from bot.core.rules import REGISTRY, RegistryError, Rule, by_scope
 
 
-class Fix(NamedTuple):
-    """Replace lines ``start_line``..``end_line`` (inclusive) with ``replacement``."""
-
-    start_line: int
-    end_line: int
-    replacement: str
-
-
-class Finding(NamedTuple):
-    path: str
-    line: int
-    code: str
-    name: str
-    severity: str
-    message: str
-    fix: Fix | None = None
-
-    @property
-    def fixable(self) -> bool:
-        return REGISTRY[self.code].fixable
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def as_json(self) -> dict:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "code": self.code,
-            "name": self.name,
-            "severity": self.severity,
-            "message": self.message,
-            "fixable": self.fixable,
-        }
-
-
-class FileResult:
-    """What linting one file gave: its findings, its index record and the parsed context."""
-
-    __slots__ = ("findings", "record", "context", "checked")
-
-    def __init__(
-        self,
-        findings: list[Finding] | None = None,
-        record: index_mod.Record | None = None,
-        context: FileContext | None = None,
-        checked: bool = True,  # False for files the linter skips (README.md, index.json)
-    ) -> None:
-        self.findings = findings or []
-        self.record, self.context, self.checked = record, context, checked
-
-    def line_texts(self) -> dict[int, str]:
-        """The text of each finding's line (fingerprints and suggestions need it)."""
-        if self.context is None:
-            return {}
-        doc = self.context.doc
-        return {f.line: doc.line_text(f.line) for f in self.findings}
-
-
-def sort_key(f: Finding) -> tuple:
-    return (f.path, f.line, f.code, f.message)
-
-
-def _run(rules: list[Rule], ctx, cfg: Config, path: str) -> list[Finding]:
+def _run(rules: list[Rule], ctx: FileContext | RepoContext, cfg: Config, path: str) -> list[Finding]:
     findings = []
     for r in rules:
         if not cfg.rule_enabled(r.code):
             continue
-        for item in r.check(ctx):
-            line, message, fix, where = (*item, None, None)[:4]
-            fix = Fix(*fix) if fix else None
-            findings.append(Finding(where or path, line, r.code, r.name, r.severity, message, fix))
+        for problem in r.check(ctx):
+            if problem.fix is not None and not r.fixable:
+                raise RegistryError(f"rule {r.code} yielded a fix but is not registered fixable=True")
+            where = problem.path or path
+            text = ctx.doc.line_text(problem.line) if isinstance(ctx, FileContext) and ctx.parsed else ""
+            findings.append(Finding(where, problem.line, r.code, r.name, r.severity, problem.message, problem.fix, text))
     return findings
 
 
-def lint_file(path: str, data: bytes | None, cfg: Config, size: int | None = None) -> FileResult:
-    """Lint one file given by its repository-relative path and bytes (None if too large to read)."""
-    size = len(data) if size is None else size
-    ctx = FileContext(path, cfg, data, size)
-    if is_skipped(ctx.place, cfg):
-        return FileResult(checked=False)
-    findings = _run(by_scope("path"), ctx, cfg, ctx.place.path) if ctx.place.inside else []
-    if not ctx.place.is_markdown:
-        return FileResult(findings)
-    unreadable = _run(by_scope("bytes"), ctx, cfg, ctx.place.path)
-    findings += unreadable
-    if unreadable or data is None:
-        return FileResult(sorted(findings, key=sort_key))
-    findings += _run(by_scope("document"), ctx, cfg, ctx.place.path)
-    record = index_mod.record_for(ctx) if is_case_study(ctx.place.path, cfg) else None
-    return FileResult(sorted(findings, key=sort_key), record, ctx)
+def lint_file(path: str, data: bytes | None, cfg: Config, size: int | None = None, kind: str = REGULAR, *, record: bool = True) -> CheckedFile:
+    """Lint one file given by its repository-relative path and bytes (None if too large to read).
+
+    An entry of another ``kind`` (a link out of the repository, a FIFO: never read) meets only the
+    rules over entries, wherever it is."""
+    size = len(data or b"") if size is None else size
+    ctx = FileContext(path, cfg, data, size, kind)
+    if kind == REGULAR and is_skipped(ctx.place, cfg):
+        return CheckedFile(ctx.place.path, checked=False)
+    if kind != REGULAR:
+        findings = _run(by_scope("entry"), ctx, cfg, ctx.place.path)
+    else:
+        findings = _run(by_scope("path"), ctx, cfg, ctx.place.path) if ctx.place.inside else []
+    want_record, found = record, None  # without the index (a one-file check), no record: its summary is the costly part
+    if kind == REGULAR and ctx.place.is_markdown:
+        unreadable = _run(by_scope("bytes"), ctx, cfg, ctx.place.path)
+        findings += unreadable
+        if not unreadable and data is not None:
+            findings += _run(by_scope("document"), ctx, cfg, ctx.place.path)
+            found = index_mod.record_for(ctx) if want_record and is_case_study(ctx.place.path, cfg) else None
+    shown, hidden = _suppress(ctx, findings, cfg)
+    return CheckedFile(ctx.place.path, tuple(sorted(shown, key=sort_key)), found, True, tuple(sorted(hidden, key=sort_key)))
+
+
+def _suppress(ctx: FileContext, findings: list[Finding], cfg: Config) -> tuple[list[Finding], list[Finding]]:
+    """Split findings into those shown and those a disable comment or a per-path ignore hides."""
+    by_path = cfg.ignored_for(ctx.place.path)
+    comments = ctx.directives.disabled if ctx.parsed else {}
+    if not by_path and not comments:
+        return findings, []
+    shown, hidden = [], []
+    for f in findings:
+        if f.code in by_path:
+            hidden.append(f._replace(suppressed_by=f"rules.per_path_ignores: {by_path[f.code]}"))
+        elif f.code in comments and REGISTRY[f.code].suppressible:
+            hidden.append(f._replace(suppressed_by=f"disable comment on line {comments[f.code]}"))
+        else:
+            shown.append(f)
+    return shown, hidden
 
 
 def lint_text(path: str, text: str, cfg: Config) -> list[Finding]:
     """Lint Markdown text as if it were the file at ``path``."""
-    return lint_file(path, text.encode("utf-8"), cfg).findings
+    return list(lint_file(path, text.encode("utf-8"), cfg).findings)
 
 
 class IndexState(NamedTuple):
-    """The generated files as they should be; ``readme`` is None when the markers are unusable."""
+    """The generated files as they should be; ``readme`` is None when the markers are unusable.
+
+    ``footers`` maps each case study to its generated footer (``bot.core.footer``)."""
 
     readme: str | None
     json: str
     problem: str | None
+    csv: str = ""
+    footers: Mapping[str, str] = MappingProxyType({})
 
 
-def expected_index(records: list[index_mod.Record], readme_text: str | None, cfg: Config) -> IndexState:
+def expected_index(records: list[index_mod.Record], readme_text: str | None, cfg: Config, redirects: ids.Redirects = ids.Redirects()) -> IndexState:
     block = index_mod.render_block(records, cfg)
     try:
         readme = index_mod.replace_block(readme_text or "", block, cfg)
         problem = None
     except index_mod.MarkersMissing as exc:
         readme, problem = None, str(exc)
-    return IndexState(readme, index_mod.render_json(records, cfg), problem)
+    catalog = ids.Catalog(records, redirects)
+    footers = {r.path: footer.render(r, catalog, cfg) for r in records}
+    return IndexState(readme, dataset.render_json(records, cfg, redirects), problem, dataset.render_csv(records, cfg, redirects), footers)
 
 
-def lint_index(records: list[index_mod.Record], readme_text: str | None, json_text: str | None, cfg: Config) -> list[Finding]:
-    """CS4xx over the README and index.json as they are, against what the records generate."""
-    state = expected_index(records, readme_text, cfg)
-    ctx = RepoContext(cfg, readme_text, state.readme, state.problem, json_text, state.json)
+def lint_index(
+    records: list[index_mod.Record],
+    readme_text: str | None,
+    json_text: str | None,
+    cfg: Config,
+    figures: tuple = (),
+    csv_text: str | None = None,
+    redirects_text: str | None = None,
+    *,
+    expected: Callable[[list[index_mod.Record], str | None, Config, ids.Redirects], IndexState] = expected_index,
+) -> list[Finding]:
+    """CS4xx over the README, index.json, index.csv and the case studies' footers as they are, against
+    what the records generate; over the ids, related entries and redirect records of every case
+    study; and over the figures' problems (``bot.core.figures.check``) when the front end read the
+    figure files. A missing file is None. ``expected`` renders what the generated files should hold
+    (the CLI renders a large tree's in parallel: ``bot.local.indexrender``)."""
+    redirects = ids.read_redirects(redirects_text, cfg.id_prefix)
+    state = expected(records, readme_text, cfg, redirects)
+    ctx = RepoContext(
+        cfg, readme_text, state.readme, state.problem, json_text, state.json, tuple(figures),
+        csv_text=csv_text,
+        expected_csv=state.csv,
+        records=tuple(records),
+        redirects=redirects,
+        expected_footers=state.footers,
+        published=ids.published(json_text),
+    )
     return sorted(_run(by_scope("repository"), ctx, cfg, cfg.readme), key=sort_key)
+
+
+class IndexChange(NamedTuple):
+    """One case study whose entry in the index changes when it is regenerated."""
+
+    change: str  # added, updated, removed
+    path: str
+    title: str
+
+
+def index_changes(records: list[index_mod.Record], json_text: str | None, cfg: Config, redirects: ids.Redirects = ids.Redirects()) -> list[IndexChange]:
+    """How regenerating changes the index, case study by case study: each record against its entry
+    in the committed index.json (``check`` on a branch says so instead of failing)."""
+    catalog = ids.Catalog(records, redirects)
+    after = {r.path: (r.title, dataset.case_study(r, catalog)) for r in records}
+    before = {entry["path"]: entry for entry in _published_entries(json_text)}
+    out = [IndexChange("added" if path not in before else "updated", path, title) for path, (title, entry) in sorted(after.items()) if before.get(path) != entry]
+    return out + [IndexChange("removed", path, str(before[path].get("title", ""))) for path in sorted(set(before) - set(after))]
+
+
+def _published_entries(json_text: str | None) -> list[dict]:
+    import json  # only a stale index needs it
+
+    try:
+        entries = json.loads(json_text or "")["case_studies"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)] if isinstance(entries, list) else []
+
+
+BLOCKING = ("CS402", "CS407")  # regenerating would write nothing sensible, or drop a published id for good
+
+
+class IndexPlan(NamedTuple):
+    """What regenerating the index writes: generated files that change (path -> text), case studies
+    whose footer changes (each with its new footer), or the findings that stop it."""
+
+    files: dict[str, str]
+    footers: list[tuple[index_mod.Record, str]]
+    blocked: list[Finding]
+
+
+def plan_index(
+    records: list[index_mod.Record],
+    readme_text: str | None,
+    json_text: str | None,
+    csv_text: str | None,
+    redirects_text: str | None,
+    cfg: Config,
+) -> IndexPlan:
+    """Shared by `challenge-bot index` and the bot's index commit after a merge."""
+    blocked = [f for f in lint_index(records, readme_text, json_text, cfg, (), csv_text, redirects_text) if f.code in BLOCKING]
+    if blocked:
+        return IndexPlan({}, [], blocked)
+    state = expected_index(records, readme_text, cfg, ids.read_redirects(redirects_text, cfg.id_prefix))
+    generated = ((cfg.readme, readme_text, state.readme), (cfg.index_json, json_text, state.json), (cfg.index_csv, csv_text, state.csv))
+    files = {path: new for path, old, new in generated if new is not None and old != new}  # no README: CS402 switched off
+    footers = [(r, state.footers[r.path]) for r in sorted(records, key=lambda r: r.path) if r.origin.footer != state.footers[r.path]]
+    return IndexPlan(files, footers, [])

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.core.config import Section
+from bot.core.config_model import Section
 from bot.core.document import Block, Document
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -25,12 +25,37 @@ def normalise(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
 
 
-class SectionHeading(NamedTuple):
-    """A heading that names a required section, exactly or as a variant."""
+class SectionHeading:
+    """A heading that names a required section, exactly or as a variant. Immutable; equal when
+    its block, index and name are.
 
+    Not a NamedTuple: its ``index`` field would shadow ``tuple.index``. Not a dataclass either:
+    importing ``dataclasses`` (and with it ``inspect``) costs a one-file check a fifth of its start-up."""
+
+    __slots__ = ("block", "index", "name")
     block: Block
     index: int
     name: str
+
+    def __init__(self, block: Block, index: int, name: str) -> None:
+        object.__setattr__(self, "block", block)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SectionHeading is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SectionHeading)
+        return (self.block, self.index, self.name) == (other.block, other.index, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.block, self.index, self.name))
+
+    def __repr__(self) -> str:
+        return f"SectionHeading(block={self.block!r}, index={self.index!r}, name={self.name!r})"
 
     @property
     def line(self) -> int:
@@ -68,9 +93,10 @@ class Outline(NamedTuple):
         return self.bodies.get(heading.line, ())
 
 
-def build(doc: Document, sections: tuple[Section, ...]) -> Outline:
+def build(doc: Document, sections: tuple[Section, ...], end: int | None = None) -> Outline:
+    """Classify the headings; with ``end``, the blocks from that line on (a generated footer) belong to no section."""
     names = _name_table(sections)
-    headings = doc.headings
+    headings = tuple(h for h in doc.headings if end is None or h.line < end)
     h2_named = {names.get(normalise(h.text)) for h in headings if h.level == 2} - {None}
     title: Block | None = None
     late_titles: list[Block] = []
@@ -93,11 +119,12 @@ def build(doc: Document, sections: tuple[Section, ...]) -> Outline:
             continue
         boundaries.add(h.line)
     seen: set[int] = set()
-    firsts, repeats = [], []
+    firsts: list[SectionHeading] = []
+    repeats: list[SectionHeading] = []
     for heading in found:
         (repeats if heading.index in seen else firsts).append(heading)
         seen.add(heading.index)
-    return Outline(title, tuple(late_titles), tuple(found), tuple(firsts), tuple(repeats), tuple(unknown), _bodies(doc, boundaries))
+    return Outline(title, tuple(late_titles), tuple(found), tuple(firsts), tuple(repeats), tuple(unknown), _bodies(doc, boundaries, end))
 
 
 @lru_cache(maxsize=16)
@@ -109,10 +136,12 @@ def _name_table(sections: tuple[Section, ...]) -> dict[str, int]:
     return table
 
 
-def _bodies(doc: Document, boundaries: set[int]) -> dict[int, tuple[Block, ...]]:
+def _bodies(doc: Document, boundaries: set[int], end: int | None = None) -> dict[int, tuple[Block, ...]]:
     bodies: dict[int, list[Block]] = {}
     current: list[Block] | None = None
     for block in doc.blocks:
+        if end is not None and block.line >= end:
+            break
         if block.line in boundaries and block.is_heading:
             current = bodies.setdefault(block.line, [])
         elif current is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import posixpath
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
-from bot.core.config import Config
+from bot.core.config_model import CONFIG_PATH, Config
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SKIPPED_NAMES = ("README.md",)
@@ -40,8 +40,9 @@ def place(path: str, cfg: Config) -> Place:
 
 
 def is_skipped(p: Place, cfg: Config) -> bool:
-    """README files of the case-studies folder and its model folders, and the generated index.json."""
-    if p.path == posixpath.normpath(cfg.index_json):
+    """README files of the case-studies folder and its model folders, the generated index.json and
+    index.csv, and the redirects file (the repository rules check those)."""
+    if p.path in (posixpath.normpath(cfg.index_json), posixpath.normpath(cfg.index_csv), posixpath.normpath(cfg.redirects)):
         return True
     return p.inside and len(p.parts) <= 2 and p.parts[-1] in SKIPPED_NAMES
 
@@ -57,3 +58,10 @@ def is_case_study(path: str, cfg: Config) -> bool:
         and not is_skipped(p, cfg)
     )
 
+
+
+def changes_rules(paths: Iterable[str], cfg: Config) -> bool:
+    """Whether changing ``paths`` changes the rules every case study is checked against (the config,
+    the template or the bot itself), so that all of them are checked again, not only those changed."""
+    rules = {CONFIG_PATH, cfg.template_path}
+    return any(path in rules or path.startswith("bot/") for path in paths)

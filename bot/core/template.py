@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.core.config import Template
+from bot.core.config_model import Template
 from bot.core.document import parse
 
 TITLE_FIELD = "{title}"
@@ -47,8 +47,14 @@ def stub(template: Template, section: str) -> str:
     return template.stubs.get(section, f"## {section}\n")
 
 
-def render(template: Template, title: str) -> str:
-    return template.text.replace(TITLE_FIELD, title)
+def render(template: Template, title: str, case_id: str = "") -> str:
+    """A new case study: the template with its title, and ``case_id`` as the first front-matter key."""
+    text = template.text.replace(TITLE_FIELD, title)
+    if not case_id:
+        return text
+    if text.startswith("---\n"):
+        return f"---\nid: {case_id}\n" + text[4:]
+    return f"---\nid: {case_id}\n---\n\n" + text
 
 
 def slugify(title: str, limit: int = 60) -> str:

@@ -10,19 +10,22 @@ same review the App would.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from bot.core import review as review_mod
-from bot.core.config import Config
-from bot.core.paths import is_case_study, place
+from bot.core.config_model import Config
+from bot.core.findings import CheckedFile, Finding
+from bot.core.index import Record
+from bot.core.github_data import ChangedFile
+from bot.core.paths import changes_rules, is_case_study, place
 from bot.core.payload import PayloadError, field, optional
+from bot.core.review import ReviewInput
+from bot.github.gateway import Gateway
 from bot.github.publish import finish_review
 from bot.github.remote import Cache
 from bot.github.result import Result, ResultError
-from bot.core.review import FileResult, ReviewInput
 
 
-def pull_request_number(gateway: Any, event: dict) -> int:
+def pull_request_number(gateway: Gateway, event: dict) -> int:
     """The pull request a ``workflow_run`` event is about, from the event (and GitHub), never the artifact."""
     run = field(event, "workflow_run", kind=dict)
     head_sha = field(run, "head_sha")
@@ -37,34 +40,36 @@ def pull_request_number(gateway: Any, event: dict) -> int:
     return number  # finish_review compares its head with head_sha before writing anything
 
 
-def report(gateway: Any, event: dict, result: Result, cfg: Config, cache: Cache) -> str:
+def report(gateway: Gateway, event: dict, result: Result, cfg: Config, cache: Cache, commands: tuple[str, ...] = ()) -> str:
+    """Publish ``result`` on the pull request of the ``workflow_run`` event. ``commands``: the comment
+    commands a workflow of the repository answers (the summary's footer names only those)."""
     number = pull_request_number(gateway, event)
     head_sha = field(event, "workflow_run", "head_sha")
     if result.head_sha != head_sha:
         raise ResultError(f"the result is for commit {result.head_sha[:7]}, the workflow run for {head_sha[:7]}")
     files = gateway.changed_files(number)
-    _check_paths(gateway, result, {f.path for f in files if f.status != "removed"}, head_sha, cfg)
+    _check_paths(gateway, result, files, head_sha, cfg)
     records = _index_records(result, {f.path for f in files if f.status != "removed"}, cfg)
-    plan = review_mod.plan(ReviewInput(head_sha, tuple(files), tuple(_file_results(result, records)), cfg))
+    plan = review_mod.plan(ReviewInput(head_sha, tuple(files), tuple(_file_results(result, records)), cfg, commands))
     return finish_review(gateway, number, head_sha, files, plan, cfg, cache)
 
 
-def _check_paths(gateway: Any, result: Result, changed: set[str], head_sha: str, cfg: Config) -> None:
-    """Every path the result names is a case-studies path the pull request changes, or, when the
-    pull request changed the rules and everything was checked, one that exists at its head."""
+def _check_paths(gateway: Gateway, result: Result, files: list[ChangedFile], head_sha: str, cfg: Config) -> None:
+    """Every path the result names is a case-studies path the pull request changes. Only when, as
+    GitHub says, the pull request changes the rules (and the check job checked everything) may it
+    name other files, and then only files that exist at its head."""
     named = {f.path for f in result.findings} | {r.path for r in result.records} | set(result.checked)
     outside = sorted(p for p in named if not place(p, cfg).inside)
     if outside:
         raise ResultError(f"the result names files outside {cfg.case_studies_dir}/: {', '.join(outside[:5])}")
-    unchanged = named - changed
+    unchanged = named - {f.path for f in files if f.status != "removed"}
+    if unchanged and changes_rules([p for f in files for p in (f.path, f.previous_path) if p], cfg):
+        unchanged -= {entry.path for entry in gateway.tree(head_sha)}
     if unchanged:
-        existing = {entry.path for entry in gateway.tree(head_sha)}
-        stray = sorted(unchanged - existing)
-        if stray:
-            raise ResultError(f"the result names files that are not in the pull request: {', '.join(stray[:5])}")
+        raise ResultError(f"the result names files the pull request does not change: {', '.join(sorted(unchanged)[:5])}")
 
 
-def _index_records(result: Result, changed: set[str], cfg: Config) -> dict:
+def _index_records(result: Result, changed: set[str], cfg: Config) -> dict[str, Record]:
     """The records of changed case studies (the index preview), each filed under its own folder's model."""
     records = {}
     for record in result.records:
@@ -76,13 +81,9 @@ def _index_records(result: Result, changed: set[str], cfg: Config) -> dict:
     return records
 
 
-def _file_results(result: Result, records: dict) -> list[FileResult]:
-    by_path: dict[str, list] = defaultdict(list)
+def _file_results(result: Result, records: dict[str, Record]) -> list[CheckedFile]:
+    by_path: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         by_path[finding.path].append(finding)
-    out = []
-    for path in sorted(set(result.checked) | set(by_path) | set(records)):
-        findings = by_path.get(path, [])
-        texts = {f.line: result.line_texts.get((f.path, f.line), "") for f in findings}
-        out.append(FileResult(path, tuple(findings), texts, records.get(path)))
-    return out
+    paths = sorted(set(result.checked) | set(by_path) | set(records))
+    return [CheckedFile(path, tuple(by_path.get(path, [])), records.get(path)) for path in paths]

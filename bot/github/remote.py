@@ -1,33 +1,73 @@
 """Reading a repository through the gateway: its config, a pull request's changed files, its case studies.
 
 Reads are kept flat in the number of files: added files come from their
-patches, and what is content-addressed (blobs, index records) is cached.
+patches, every other blob comes in batches (``Gateway.read_blobs``, 100 to a
+request), and what is content-addressed (blobs, index records) is cached: per
+process in ``Cache``, and across restarts in its ``memory`` (the service's is the
+delivery store; ``LocalMemory`` keeps it for the life of the process).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, NamedTuple
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Protocol, Sequence
 
+from bot import __version__
 from bot.core import config as config_mod
+from bot.core import config_trust
 from bot.core.config import CONFIG_PATH, Config, ConfigError, ConfigMissing
 from bot.core.diff import added_file_text
 from bot.core.github_data import ChangedFile
-from bot.core.index import Record
+from bot.core.findings import CheckedFile
+from bot.core.index import Origin, Record
 from bot.core.linter import lint_file
 from bot.core.paths import is_case_study, place
-from bot.core.review import FileResult
+from bot.github.gateway import Gateway
 
 CONFIG_TTL = 300.0  # seconds; pushes to the branch that change the config invalidate it sooner
+RECORD_FORMAT = "record/1"  # in the key of a remembered index record: a change of its shape makes every key new
+REMEMBER_BATCH = 500  # records written to the memory in one go (each go is one short write)
+log = logging.getLogger("challenge_bot")
+
+
+class Memory(Protocol):
+    """What the bot remembers across processes and restarts: text by key, content-addressed or per pull request.
+
+    ``recall`` answers what it can (nothing, when it cannot be reached); ``remember`` raises
+    ``bot.core.github_data.TransientError`` when it could not write, as a later read must not miss it."""
+
+    def recall(self, keys: Sequence[str]) -> dict[str, str]: ...
+
+    def remember(self, items: Mapping[str, str]) -> None: ...
+
+
+class LocalMemory:
+    """A ``Memory`` for one process (the CLI, Actions, tests): a bounded map."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._data = LRU(size)
+
+    def recall(self, keys: Sequence[str]) -> dict[str, str]:
+        found = {key: self._data.get(key) for key in keys}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def remember(self, items: Mapping[str, str]) -> None:
+        for key, value in items.items():
+            self._data.put(key, value)
 
 
 class LRU:
     """A small thread-safe LRU map."""
 
     def __init__(self, size: int) -> None:
-        self._size, self._data, self._lock = size, OrderedDict(), threading.Lock()
+        self._size, self._lock = size, threading.Lock()
+        self._data: OrderedDict[Any, Any] = OrderedDict()
 
     def get(self, key: Any) -> Any:
         with self._lock:
@@ -52,7 +92,8 @@ class LRU:
 class Cache:
     """What the service remembers between deliveries, per process."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, memory: Memory | None = None) -> None:
+        self.memory: Memory = memory if memory is not None else LocalMemory()
         self.configs = LRU(256)  # (repo, ref) -> (loaded_at, Config | ConfigError)
         self.records = LRU(20_000)  # (path, blob sha, config id) -> Record | None
         self.labels = LRU(1024)  # (repo, label) -> True once known to exist
@@ -67,7 +108,7 @@ def config_paths(cfg: Config | None) -> set[str]:
     return {CONFIG_PATH, cfg.template_path if cfg else Config._field_defaults["template_path"]}
 
 
-def load_config(gateway: Any, ref: str, cache: Cache | None = None) -> Config:
+def load_config(gateway: Gateway, ref: str, cache: Cache | None = None) -> Config:
     """The config (with its template) at a branch or commit; raises ConfigError when missing or invalid."""
     key = (gateway.repo, ref)
     if cache is not None:
@@ -87,7 +128,7 @@ def load_config(gateway: Any, ref: str, cache: Cache | None = None) -> Config:
     return cfg
 
 
-def _read_config(gateway: Any, ref: str) -> Config:
+def _read_config(gateway: Gateway, ref: str) -> Config:
     text = gateway.read_file(CONFIG_PATH, ref)
     if text is None:
         raise ConfigMissing(CONFIG_PATH, "", f"not found at {ref}; the repository has not adopted challenge-bot")
@@ -101,8 +142,9 @@ def _read_config(gateway: Any, ref: str) -> Config:
         raise ConfigError(CONFIG_PATH, "paths.template", f"{cfg.template_path} is not UTF-8") from None
 
 
-def review_config(gateway: Any, files: Iterable[ChangedFile], head_sha: str, base_ref: str, cache: Cache) -> Config:
-    """The config a pull request is checked against: its own when it changes it, else its base branch's."""
+def review_config(gateway: Gateway, files: Iterable[ChangedFile], head_sha: str, base_ref: str, cache: Cache) -> Config:
+    """The config a pull request is checked against: its base branch's, or, when it changes the config
+    or the template, its own rules under the base branch's trust (``bot.core.config_trust``)."""
     base = None
     try:
         base = load_config(gateway, base_ref, cache)
@@ -110,7 +152,8 @@ def review_config(gateway: Any, files: Iterable[ChangedFile], head_sha: str, bas
         pass  # the pull request may be the one that adds or repairs the config
     changed = {f.path for f in files} | {f.previous_path for f in files if f.previous_path}
     if base is None or changed & config_paths(base):
-        return load_config(gateway, head_sha, cache)  # a commit never changes: safe to cache
+        head = load_config(gateway, head_sha, cache)  # a commit never changes: safe to cache
+        return config_trust.for_pull_request(head, base)
     return base
 
 
@@ -119,59 +162,159 @@ def checked_paths(files: Iterable[ChangedFile], cfg: Config) -> list[ChangedFile
     return [f for f in files if f.status != "removed" and place(f.path, cfg).inside]
 
 
-def lint_changed(gateway: Any, files: list[ChangedFile], cfg: Config, head_sha: str) -> list[FileResult]:
-    """Lint each changed file under the case studies, reading as little as possible."""
+def lint_changed(gateway: Gateway, files: list[ChangedFile], cfg: Config, head_sha: str) -> list[CheckedFile]:
+    """Lint each changed file under the case studies, reading as little as possible: an added file
+    from its patch, every other one (modified, renamed, an asset's size) in one batch of blob reads."""
+    texts: dict[str, bytes] = {}
+    for f in files:
+        if f.status == "added" and place(f.path, cfg).is_markdown:
+            text = added_file_text(f.patch)
+            if text is not None:
+                texts[f.path] = text.encode("utf-8")
+    blobs = gateway.read_blobs([f.sha for f in files if f.path not in texts and f.sha]) if len(texts) < len(files) else {}
     sizes: dict[str, int] | None = None
     results = []
     for f in files:
         p = place(f.path, cfg)
+        found = blobs.get(f.sha) if f.sha else None
         if not p.is_markdown:
-            if sizes is None:  # one tree listing gives every asset's size
+            if found is None and sizes is None:  # one tree listing gives every other asset's size
                 sizes = {e.path: e.size for e in gateway.tree(head_sha)}
-            result = lint_file(f.path, b"", cfg, size=sizes.get(p.path, 0))
-            results.append(FileResult(p.path, tuple(result.findings)))
+            results.append(lint_file(f.path, b"", cfg, size=found.size if found is not None else (sizes or {}).get(p.path, 0)))
             continue
-        text = added_file_text(f.patch) if f.status == "added" else None
-        data = text.encode("utf-8") if text is not None else gateway.read_blob(f.sha)
-        result = lint_file(p.path, data, cfg)
-        results.append(FileResult(p.path, tuple(result.findings), result.line_texts(), result.record))
+        data = texts.get(f.path)
+        if data is None and found is not None:
+            data = found.data
+        if data is None:  # binary, cut short, not UTF-8, or without a sha (e.g. a submodule): read it alone
+            data = gateway.read_blob(f.sha) if f.sha and found is not None else gateway.read_file(f.path, head_sha)
+        results.append(lint_file(p.path, data, cfg))
     return results
+
+
+def read_blobs(gateway: Gateway, shas: Iterable[str]) -> dict[str, bytes]:
+    """The exact bytes of each blob, in batches; one request more for each the batch could not carry."""
+    wanted = list(dict.fromkeys(shas))
+    found = gateway.read_blobs(wanted) if wanted else {}
+    out = {}
+    for sha in wanted:
+        blob = found.get(sha)
+        out[sha] = blob.data if blob is not None and blob.data is not None else gateway.read_blob(sha)
+    return out
 
 
 class IndexSources(NamedTuple):
     records: list[Record]
     readme: str | None
     index_json: str | None
+    index_csv: str | None = None
+    redirects: str | None = None
+    blobs: Mapping[str, str] = MappingProxyType({})  # case-study path -> blob sha, to read one again for its footer
+    texts: Mapping[str, bytes] = MappingProxyType({})  # blob sha -> bytes of the blobs read to make these sources
 
 
-def index_sources(gateway: Any, commit_sha: str, cfg: Config, cache: Cache) -> IndexSources:
+def index_sources(gateway: Gateway, commit_sha: str, cfg: Config, cache: Cache) -> IndexSources:
     """The index records of every case study at a commit, and the generated files as they are there.
 
-    Blobs are content-addressed, so a record is computed once per blob and config.
-    """
+    Blobs are content-addressed, so a record is computed once per blob and config: kept in the
+    process's cache and in the cache's memory, so a restarted service reads only the blobs that
+    changed since it last looked (in batches), plus the generated files."""
     tree = {e.path: e.sha for e in gateway.tree(commit_sha)}
-    records = []
-    for path in sorted(p for p in tree if is_case_study(p, cfg)):
-        key = (path, tree[path], cfg.sections, tuple(cfg.models), cfg.case_studies_dir)
-        record = cache.records.get(key)
-        if record is None:
-            record = lint_file(path, gateway.read_blob(tree[path]), cfg).record or False
-            cache.records.put(key, record)
-        if record:
-            records.append(record)
-    readme = _text(gateway, tree.get(cfg.readme), cache)
-    index_json = _text(gateway, tree.get(cfg.index_json), cache)
-    return IndexSources(records, readme, index_json)
+    paths = sorted(p for p in tree if is_case_study(p, cfg))
+    keys = {path: (path, tree[path], cfg.sections, tuple(cfg.models), cfg.case_studies_dir, cfg.id_prefix) for path in paths}
+    known: dict[str, Record | bool] = {}
+    for path in paths:
+        hit = cache.records.get(keys[path])
+        if hit is not None:
+            known[path] = hit
+    names = {path: _memory_key(keys[path]) for path in paths if path not in known}
+    remembered = cache.memory.recall(list(names.values())) if names else {}
+    for path, name in names.items():
+        if name in remembered:
+            found = _record_from(remembered[name])
+            if found is not None:
+                known[path] = found
+                cache.records.put(keys[path], found)
+    generated = {rel: tree[rel] for rel in (cfg.readme, cfg.index_json, cfg.index_csv, cfg.redirects) if rel in tree}
+    cached = {sha: text for sha in generated.values() if (text := cache.blobs.get(sha)) is not None}
+    texts = _texts(gateway, [tree[p] for p in paths if p not in known], [sha for sha in generated.values() if sha not in cached])
+    fresh: dict[str, str] = {}
+    for path in paths:
+        if path not in known:
+            record: Record | bool = lint_file(path, texts[tree[path]], cfg).record or False
+            known[path] = record
+            cache.records.put(keys[path], record)
+            fresh[names[path]] = _record_json(record)
+    _remember(cache.memory, fresh)
+    contents: dict[str, str] = {}
+    for sha in generated.values():
+        contents[sha] = cached[sha] if sha in cached else _decoded(texts[sha])
+        cache.blobs.put(sha, contents[sha])
+    records = [r for path in paths if isinstance(r := known[path], Record)]
+    readme, index_json, index_csv, redirects = (
+        contents[generated[rel]] if rel in generated else None for rel in (cfg.readme, cfg.index_json, cfg.index_csv, cfg.redirects)
+    )
+    return IndexSources(records, readme, index_json, index_csv, redirects, {r.path: tree[r.path] for r in records}, MappingProxyType(texts))
 
 
-def _text(gateway: Any, sha: str | None, cache: Cache) -> str | None:
-    if sha is None:
-        return None
-    text = cache.blobs.get(sha)
-    if text is None:
+def remember_written(cache: Cache, cfg: Config, files: Mapping[str, str]) -> None:
+    """The records of case studies the bot itself wrote (their footers), by their new blobs: the next
+    regeneration, in this process or after a restart, need not read them back."""
+    fresh = {}
+    for path, text in files.items():
+        if not is_case_study(path, cfg):
+            continue
+        data = text.encode("utf-8")
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's blob id
+        key = (path, sha, cfg.sections, tuple(cfg.models), cfg.case_studies_dir, cfg.id_prefix)
+        record: Record | bool = lint_file(path, data, cfg).record or False
+        cache.records.put(key, record)
+        fresh[_memory_key(key)] = _record_json(record)
+    _remember(cache.memory, fresh)
+
+
+def _texts(gateway: Gateway, *groups: list[str]) -> dict[str, bytes]:
+    """Every blob of the groups in one batch (the case studies to read and the generated files)."""
+    return read_blobs(gateway, [sha for group in groups for sha in group])
+
+
+def _decoded(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _remember(memory: Memory, items: dict[str, str]) -> None:
+    """Content-addressed records: losing one costs a read later, never a wrong answer, so a failed write is only logged."""
+    pending = list(items.items())
+    for start in range(0, len(pending), REMEMBER_BATCH):
         try:
-            text = gateway.read_blob(sha).decode("utf-8")
-        except UnicodeDecodeError:
-            text = ""
-        cache.blobs.put(sha, text)
-    return text
+            memory.remember(dict(pending[start : start + REMEMBER_BATCH]))
+        except Exception as exc:  # the store is unavailable: read again after the next restart
+            log.warning("could not remember index records: %s", exc, extra={"outcome": "remember-failed", "error": str(exc)})
+            return
+
+
+def _memory_key(key: tuple) -> str:
+    """Content-addressed: the blob, its path and the config it was read under, and the bot's version
+    (a new release may read a case study differently)."""
+    return "record:" + hashlib.sha256(repr((RECORD_FORMAT, __version__) + key).encode()).hexdigest()
+
+
+def _record_json(record: Record | bool) -> str:
+    if not isinstance(record, Record):
+        return "null"  # a case study without a record (not markdown the index can read)
+    return json.dumps(record._replace(origin=list(record.origin))._asdict())  # type: ignore[arg-type]
+
+
+def _record_from(text: str) -> Record | bool | None:
+    """A remembered record (False: the file has none); None when the text is not one (then it is read again)."""
+    try:
+        data = json.loads(text)
+        if data is None:
+            return False
+        origin = data.pop("origin")
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return Record(**fields, origin=Origin(origin[0], tuple(origin[1]), origin[2], origin[3]))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None

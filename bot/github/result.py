@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
+from bot.core.findings import Finding, Fix
+from bot.core.formats import json_text
 from bot.core.index import Record
-from bot.core.linter import Finding, Fix
 from bot.core.rules import ERROR, REGISTRY, WARNING
 
-VERSION = 1
+VERSION = 2  # 2: findings are Finding.as_json(), with their line text and Fix edits
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FINDINGS = 10_000
 MAX_TEXT = 2_000
@@ -29,24 +30,22 @@ class ResultError(Exception):
     """The result file is not one the bot wrote, or was tampered with."""
 
 
-def dump(head_sha: str, checked: list[str], findings: list[Finding], records: list[Record], line_texts: dict[tuple[str, int], str]) -> str:
+def dump(head_sha: str, checked: list[str], findings: list[Finding], records: list[Record]) -> str:
     data = {
         "version": VERSION,
         "head_sha": head_sha,
         "checked": checked,
-        "findings": [
-            f.as_json() | {"line_text": line_texts.get((f.path, f.line), ""), "fix": f.fix._asdict() if f.fix else None}
-            for f in findings
-        ],
+        "findings": [f.as_json() for f in findings],
         "records": [r.as_json() for r in records],
     }
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return json_text(data, indent=1) + "\n"
 
 
-class Result:
-    def __init__(self, head_sha: str, checked: list[str], findings: list[Finding], records: list[Record], line_texts: dict[tuple[str, int], str]) -> None:
-        self.head_sha, self.checked, self.findings = head_sha, checked, findings
-        self.records, self.line_texts = records, line_texts
+class Result(NamedTuple):
+    head_sha: str
+    checked: list[str]
+    findings: list[Finding]
+    records: list[Record]
 
 
 def load(raw: bytes) -> Result:
@@ -67,12 +66,8 @@ def load(raw: bytes) -> Result:
     checked = data.get("checked")
     _expect(isinstance(checked, list) and len(checked) <= MAX_FINDINGS, "checked must be a list")
     checked_paths = [_path({"path": p}, f"checked[{i}]") for i, p in enumerate(checked)]
-    findings, texts = [], {}
-    for index, item in enumerate(items):
-        finding, text = _finding(item, f"findings[{index}]")
-        findings.append(finding)
-        texts[(finding.path, finding.line)] = text
-    return Result(head, checked_paths, findings, [_record(r, f"records[{i}]") for i, r in enumerate(records)], texts)
+    findings = [_finding(item, f"findings[{index}]") for index, item in enumerate(items)]
+    return Result(head, checked_paths, findings, [_record(r, f"records[{i}]") for i, r in enumerate(records)])
 
 
 def _expect(condition: bool, problem: str) -> None:
@@ -82,7 +77,8 @@ def _expect(condition: bool, problem: str) -> None:
 
 def _text(item: dict, key: str, where: str, limit: int = MAX_TEXT, allow_empty: bool = False) -> str:
     value = item.get(key)
-    _expect(isinstance(value, str) and (allow_empty or value != "") and len(value) <= limit, f"{where}.{key} must be a string of at most {limit} characters")
+    if not isinstance(value, str) or not (allow_empty or value) or len(value) > limit:
+        raise ResultError(f"{where}.{key} must be a string of at most {limit} characters")
     _expect("\0" not in value, f"{where}.{key} contains a NUL byte")
     return value
 
@@ -99,32 +95,41 @@ def _line(value: Any, where: str) -> int:
     return value
 
 
-def _finding(item: Any, where: str) -> tuple[Finding, str]:
+def _finding(item: Any, where: str) -> Finding:
     _expect(isinstance(item, dict), f"{where} must be an object")
     code = _text(item, "code", where, 5)
     rule = REGISTRY.get(code)
     _expect(rule is not None, f"{where}.code {code!r} is not a rule this bot knows")
+    assert rule is not None
     _expect(item.get("name") == rule.name, f"{where}.name does not match rule {code}")
     severity = item.get("severity")
     _expect(severity in (ERROR, WARNING), f"{where}.severity must be error or warning")
     fix = item.get("fix")
     if fix is not None:
         _expect(rule.fixable and isinstance(fix, dict), f"{where}.fix is only allowed for fixable rules")
-        replacement = _text(fix, "replacement", f"{where}.fix", 300)
-        # The replacement goes inside a suggestion block: one line, no fence to break out of.
-        _expect("\n" not in replacement and "\r" not in replacement and "`" not in replacement, f"{where}.fix.replacement must be one line without backticks")
-        start, end = _line(fix.get("start_line"), f"{where}.fix.start_line"), _line(fix.get("end_line"), f"{where}.fix.end_line")
-        _expect(start <= end <= start + 1, f"{where}.fix spans at most two lines")
-        fix = Fix(start, end, replacement)
-    finding = Finding(_path(item, where), _line(item.get("line"), f"{where}.line"), code, rule.name, severity, _text(item, "message", where), fix)
-    return finding, _text(item, "line_text", where, MAX_TEXT, allow_empty=True)
+        fix = _fix(fix, f"{where}.fix")
+    line_text = _text(item, "line_text", where, MAX_TEXT, allow_empty=True)
+    return Finding(_path(item, where), _line(item.get("line"), f"{where}.line"), code, rule.name, severity, _text(item, "message", where), fix, line_text)
+
+
+def _fix(item: dict, where: str) -> Fix:
+    # A replacement may become a suggestion block; the review picks a fence it cannot close.
+    replacement = _text(item, "replacement", where, MAX_TEXT, allow_empty=True)
+    start = _line(item.get("start_line"), f"{where}.start_line")
+    raw_end = item.get("end_line")
+    inserts = type(raw_end) is int and raw_end == start - 1
+    end = start - 1 if inserts else _line(raw_end, f"{where}.end_line")
+    _expect(inserts or start <= end <= start + 1, f"{where} replaces at most two lines, or inserts before one")
+    # A replacement becomes a one-click suggestion: keep it to what a heading fix needs.
+    _expect(inserts or ("\n" not in replacement and "\r" not in replacement and "`" not in replacement), f"{where}.replacement must be one line without backticks")
+    return Fix(start, end, replacement, _text(item, "description", where, 500))
 
 
 def _record(item: Any, where: str) -> Record:
     _expect(isinstance(item, dict), f"{where} must be an object")
     lists = {}
-    for key in ("tags", "sources"):
-        values = item.get(key)
+    for key in ("tags", "sources", "related"):
+        values = item.get(key, [] if key == "related" else None)  # results from before ids have no related
         _expect(isinstance(values, list) and len(values) <= 100 and all(isinstance(v, str) and len(v) <= 500 for v in values), f"{where}.{key} must be a list of strings")
         lists[key] = tuple(values)
     return Record(
@@ -134,4 +139,6 @@ def _record(item: Any, where: str) -> Record:
         _text(item, "summary", where, 1000, allow_empty=True),
         lists["tags"],
         lists["sources"],
+        _text({"id": item.get("id", "")}, "id", where, 50, allow_empty=True),
+        lists["related"],
     )

@@ -2,37 +2,51 @@
 
 Each handler returns a short outcome for the log. Reading payloads goes
 through ``bot.core.payload`` so a malformed payload is dropped with a reason.
+An event is a hint: a review reads the pull request and its files from GitHub
+when it runs, so a later delivery of the same work supersedes a waiting one
+(``routing.Route.work``), and the sweep queues the same jobs (``sweep`` event)
+for what no delivery brought.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Callable, NamedTuple
 
 from bot.core import commands
 from bot.core import messages as m
 from bot.core import review as review_mod
-from bot.core.config import ConfigError, ConfigMissing
+from bot.core.config import Config, ConfigError, ConfigMissing
 from bot.core.github_data import GatewayError
 from bot.core.payload import PayloadError, field, optional
-from bot.github.publish import finish_review, publish_index
+from bot.github.gateway import Gateway
+from bot.github.publish import finish_review, publish_failure, publish_index
 from bot.github.remote import Cache, checked_paths, config_paths, lint_changed, load_config, review_config
 from bot.core.review import ReviewInput
 from bot.service.routing import Router
 
 router = Router()
 REVIEW_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+REVIEW, INDEX = "review", "index"  # the kinds of work that coalesce
+SWEEP_EVENT = "sweep"  # jobs the service queues itself; the webhook never takes this event
+
+
+def _carry_on() -> None:
+    """The default ``Context.check``: nothing stops a handler run outside a worker (the CLI, tests)."""
 
 
 class Context(NamedTuple):
-    gateway: Any
+    gateway: Gateway
     cache: Cache
+    # Raises when the work must stop before its next write (the worker lost its lease). The worker's
+    # gateway calls it before every write; long handlers may call it between steps too.
+    check: Callable[[], None] = _carry_on
 
 
 def repo_of(payload: dict) -> str:
     return field(payload, "repository", "full_name")
 
 
-def pr_key(number_path: tuple[str, ...]):
+def pr_key(number_path: tuple[str, ...]) -> Callable[[dict], str]:
     return lambda payload: f"{repo_of(payload)}#{field(payload, *number_path, kind=int)}"
 
 
@@ -50,9 +64,10 @@ def _check_run_pr(payload: dict) -> int:
 # --- pull requests -----------------------------------------------------------------
 
 
-@router.register("pull_request", *REVIEW_ACTIONS, key=pr_key(("pull_request", "number")))
+@router.register("pull_request", *REVIEW_ACTIONS, key=pr_key(("pull_request", "number")), work=REVIEW)
 @router.register(
-    "pull_request", "edited", accepts=lambda p: "base" in (optional(p, "changes", kind=dict) or {}), key=pr_key(("pull_request", "number"))
+    "pull_request", "edited", accepts=lambda p: "base" in (optional(p, "changes", kind=dict) or {}), key=pr_key(("pull_request", "number")),
+    work=REVIEW,
 )
 def pull_request_changed(ctx: Context, payload: dict) -> str:
     number = field(payload, "pull_request", "number", kind=int)
@@ -65,6 +80,7 @@ def pull_request_changed(ctx: Context, payload: dict) -> str:
     "rerequested",
     accepts=lambda p: optional(p, "check_run", "name") == m.CHECK_NAME,
     key=lambda p: f"{repo_of(p)}#{_check_run_pr(p)}",
+    work=REVIEW,
 )
 def check_run_rerequested(ctx: Context, payload: dict) -> str:
     return review(ctx, _check_run_pr(payload)).kind
@@ -76,6 +92,14 @@ class Reviewed(NamedTuple):
 
 
 def review(ctx: Context, number: int, head_sha: str | None = None, base_ref: str | None = None) -> Reviewed:
+    """Review the pull request at ``head_sha`` (default: its head now). A delivery is a hint that the pull
+    request needs a review: when the head moved on while it was being linted, that result is dropped and
+    the new head reviewed instead (once; after a second move the newer delivery, or the sweep, takes over)."""
+    done = _review_at(ctx, number, head_sha, base_ref)
+    return _review_at(ctx, number) if done.kind == "stale" else done
+
+
+def _review_at(ctx: Context, number: int, head_sha: str | None = None, base_ref: str | None = None) -> Reviewed:
     """Lint what the pull request changes at ``head_sha`` and publish the result unless the head moved on."""
     gw = ctx.gateway
     if head_sha is None or base_ref is None:
@@ -90,17 +114,23 @@ def review(ctx: Context, number: int, head_sha: str | None = None, base_ref: str
     except ConfigMissing:
         return Reviewed("ignored: no config", head_sha)
     except ConfigError as exc:
-        plan = review_mod.plan(ReviewInput(head_sha, tuple(files), (), None, config_error=str(exc)))
+        plan = review_mod.plan_config_error(head_sha, str(exc))
     return Reviewed(finish_review(gw, number, head_sha, files, plan, cfg, ctx.cache), head_sha)
+
+
+@router.register(SWEEP_EVENT, REVIEW, key=pr_key(("pull_request", "number")), work=REVIEW, internal=True)
+def sweep_review(ctx: Context, payload: dict) -> str:
+    """A review the sweep queued (no check run on the head, or the last attempt failed): of the current head."""
+    return review(ctx, field(payload, "pull_request", "number", kind=int)).kind
 
 
 def report_failure(ctx: Context, payload: dict, event: str, error: str, attempts: int) -> None:
     """After the last attempt, make the failure visible on the pull request instead of staying silent."""
     head = optional(payload, "check_run", "head_sha") if event == "check_run" else optional(payload, "pull_request", "head", "sha")
-    if head is None:
-        return  # not about one commit of a pull request: the log line is the report
+    if head is None or event == "issue_comment":
+        return  # not about one commit of a pull request: the log line is the report (the sweep sees a head without a check)
     text = m.REVIEW_FAILED.format(sha=head[:7], attempts=attempts, error=error)
-    ctx.gateway.publish_check_run(review_mod.failure_check_run(head, text))
+    publish_failure(ctx.gateway, review_mod.failure_check_run(head, text), ctx.cache)  # the commit's check run, updated in place
 
 
 # --- the index -------------------------------------------------------------------------
@@ -111,7 +141,8 @@ def _merged_into_default(payload: dict) -> bool:
     return bool(pr.get("merged")) and optional(pr, "base", "ref") == optional(payload, "repository", "default_branch")
 
 
-@router.register("pull_request", "closed", accepts=_merged_into_default, key=index_key)
+@router.register("pull_request", "closed", accepts=_merged_into_default, key=index_key, work=INDEX)
+@router.register(SWEEP_EVENT, INDEX, key=index_key, work=INDEX, internal=True)
 def pull_request_merged(ctx: Context, payload: dict) -> str:
     try:
         outcome = publish_index(ctx.gateway, field(payload, "repository", "default_branch"), ctx.cache)
@@ -129,7 +160,7 @@ def _push_to_default_by_others(payload: dict) -> bool:
     return not messages or not all(m.INDEX_COMMIT_MARKER in message for message in messages)
 
 
-@router.register("push", accepts=_push_to_default_by_others, key=index_key)
+@router.register("push", accepts=_push_to_default_by_others, key=index_key, work=INDEX)
 def pushed(ctx: Context, payload: dict) -> str:
     branch = field(payload, "repository", "default_branch")
     changed = _pushed_paths(payload)
@@ -145,7 +176,7 @@ def pushed(ctx: Context, payload: dict) -> str:
     return "index-" + publish_index(ctx.gateway, branch, ctx.cache).kind
 
 
-def load_config_or_none(ctx: Context, ref: str):
+def load_config_or_none(ctx: Context, ref: str) -> Config | None:
     try:
         return load_config(ctx.gateway, ref, ctx.cache)
     except ConfigError:
@@ -158,6 +189,20 @@ def _pushed_paths(payload: dict) -> set[str] | None:
     if len(pushed) >= 20:
         return None
     return {p for c in pushed for key in ("added", "modified", "removed") for p in (optional(c, key, kind=list, default=[]))}
+
+
+def sweep_job(kind: str, installation_id: int | None, repo: str, default_branch: str, number: int | None = None,
+              head_sha: str | None = None) -> tuple[str, str, str, dict]:
+    """A job for the sweep to queue, as a delivery: (event, action, key, payload). The payload carries what
+    the handler and a failure report read, in the shape of GitHub's events."""
+    payload: dict = {"repository": {"full_name": repo, "default_branch": default_branch}}
+    if installation_id is not None:
+        payload["installation"] = {"id": installation_id}
+    if kind == REVIEW:
+        payload["pull_request"] = {"number": number, "head": {"sha": head_sha}}
+    route = router.route(SWEEP_EVENT, kind)
+    assert route is not None, kind
+    return SWEEP_EVENT, kind, route.key(payload), payload
 
 
 # --- comment commands --------------------------------------------------------------------

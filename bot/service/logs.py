@@ -6,8 +6,10 @@ import json
 import logging
 import sys
 import time
+from typing import TextIO
 
-FIELDS = ("delivery", "event", "action", "repository", "pr", "outcome", "attempt", "error", "status", "path")
+FIELDS = ("delivery", "event", "action", "repository", "pr", "key", "outcome", "attempt", "error", "status", "path",
+          "credential", "remaining", "limit", "reset", "retry_at", "queued", "redelivered", "calls")
 
 
 class JsonFormatter(logging.Formatter):
@@ -16,6 +18,7 @@ class JsonFormatter(logging.Formatter):
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "msg": record.getMessage(),
+            "pid": record.process,
         }
         entry.update({name: getattr(record, name) for name in FIELDS if getattr(record, name, None) is not None})
         if record.exc_info:
@@ -29,12 +32,12 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self):  # noqa: D401
+    @property
+    def stream(self) -> TextIO:  # noqa: D401
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:
+    def stream(self, value: TextIO) -> None:
         pass
 
 

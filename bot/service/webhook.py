@@ -1,8 +1,11 @@
-"""POST /webhook and GET /healthz: verify, record durably, answer at once. Transport only.
+"""POST /webhook, GET /healthz and GET /metrics: verify, record durably, answer at once. Transport only.
 
 Answers: 401 missing or bad signature, 413 over 25 MiB, 415 not sent as
-application/json, 400 not JSON or no event header, 200 ping, 202 recorded (or ignored: an event the bot does not
-handle, or a redelivery already recorded). A payload is never answered with 500.
+application/json, 400 not JSON (nested too deep included) or no event header, 200 ping, 202 recorded (or ignored:
+an event the bot does not handle, or a redelivery already recorded), 503 when the delivery store is unavailable
+(nothing was recorded: GitHub shows the delivery as failed, and the sweep asks for it again). A payload is never
+answered with 500. A review or index delivery is recorded ready ``CHALLENGE_BOT_COALESCE_SECONDS`` later, so a
+burst for one pull request is worked on once.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from bot.service.handlers import router
+from bot.service.metrics import CONTENT_TYPE
 from bot.core.payload import PayloadError
+from bot.service.store import StoreUnavailable
 
 blueprint = Blueprint("webhook", __name__)
 log = logging.getLogger("challenge_bot")
+RETRY_AFTER = 30  # seconds, in a 503's Retry-After
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -31,6 +37,10 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 
 def _answer(code: int, **body: object) -> tuple[Response, int]:
     return jsonify(body), code
+
+
+def _count(bot, event: str, outcome: str) -> None:
+    bot.metrics.webhook.labels(event, outcome).inc()
 
 
 @blueprint.post("/webhook")
@@ -46,6 +56,7 @@ def webhook() -> tuple[Response, int]:
         return _answer(413, error="payload too large")
     if not signature_ok(bot.settings.webhook_secret, body, request.headers.get("X-Hub-Signature-256")):
         log.warning("refused: missing or bad signature", extra=extra | {"status": 401})
+        _count(bot, "", "refused")  # the event header of an unsigned request is anyone's text: not a label
         return _answer(401, error="missing or invalid X-Hub-Signature-256")
     if request.mimetype != "application/json":
         # GitHub can also send form-encoded payloads; the App is set up for JSON only.
@@ -55,10 +66,13 @@ def webhook() -> tuple[Response, int]:
     try:
         text = body.decode("utf-8")  # GitHub sends UTF-8; the store keeps exactly this text
         payload = json.loads(text)
-    except ValueError:  # UnicodeDecodeError included; a BOM is refused by json.loads on text
+    except (ValueError, RecursionError):  # UnicodeDecodeError included; a BOM is refused by json.loads on text;
+        # nesting deeper than the interpreter's recursion limit is not JSON the bot can read either
         log.warning("refused: body is not UTF-8 JSON", extra=extra | {"status": 400})
+        _count(bot, event, "refused")
         return _answer(400, error="body is not JSON")
     if not isinstance(payload, dict):
+        _count(bot, event, "refused")
         return _answer(400, error="body is not a JSON object")
     if event == "ping":
         return _answer(200, status="pong")
@@ -70,26 +84,37 @@ def _record(bot, delivery: str, event: str, payload: dict, text: str, extra: dic
     extra |= {"action": action}
     route = router.route(event, action)
     try:
-        if route is None or not route.accepts(payload):
+        if route is None or route.internal or not route.accepts(payload):
             log.info("ignored", extra=extra | {"outcome": "ignored", "status": 202})
+            _count(bot, event, "ignored")
             return _answer(202, status="ignored")
         key = route.key(payload)
     except PayloadError as exc:
         log.warning("dropped: %s", exc, extra=extra | {"outcome": "dropped", "status": 202})
+        _count(bot, event, "dropped")
         return _answer(202, status="dropped", reason=str(exc))
     extra |= {"repository": key.split("#")[0].split("@")[0]}
-    if not bot.store.record(delivery, event, action, key, text):
+    delay = bot.settings.coalesce_seconds if route.work else 0.0  # a command is answered at once
+    try:
+        recorded = bot.store.record(delivery, event, action, key, text, delay=delay)
+    except StoreUnavailable as exc:  # one transaction that did not commit: nothing half-written
+        log.warning("refused: the delivery store is unavailable: %s", exc, extra=extra | {"outcome": "unavailable", "status": 503, "error": str(exc)})
+        _count(bot, event, "unavailable")
+        response, code = _answer(503, error="the delivery store is unavailable; redeliver this delivery once /healthz answers 200")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response, code
+    if not recorded:
         log.info("redelivery of a recorded delivery", extra=extra | {"outcome": "duplicate", "status": 202})
+        _count(bot, event, "duplicate")
         return _answer(202, status="duplicate")
-    bot.notify()
+    bot.notify()  # a delayed one too: the worker then waits for its time
     log.info("recorded", extra=extra | {"outcome": "queued", "status": 202})
+    _count(bot, event, "queued")
     return _answer(202, status="queued")
 
 
 @blueprint.app_errorhandler(Exception)
 def internal_error(exc: Exception) -> tuple[Response, int]:
-    from werkzeug.exceptions import HTTPException
-
     if isinstance(exc, HTTPException):  # 404, 405 and the like: answer as Werkzeug would, in JSON
         return _answer(exc.code or 500, error=exc.description)
     # Not the payload's fault (the store is unavailable, or a bug): GitHub marks the
@@ -100,5 +125,28 @@ def internal_error(exc: Exception) -> tuple[Response, int]:
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    counts = current_app.extensions["challenge_bot"].store.counts()
+    """200 with the deliveries by status; 503 saying why when the delivery store cannot be reached, or
+    when the queue is stalled: a delivery has been ready for longer than ``CHALLENGE_BOT_STALL_SECONDS``
+    and no worker finished one for as long (no worker runs, or all are stuck). ``?only=store`` leaves the
+    queue out: for a load balancer, which should keep sending webhooks while the workers are down."""
+    bot = current_app.extensions["challenge_bot"]
+    store, stall = bot.store, bot.settings.stall_seconds
+    try:
+        counts, backlog = store.counts(), store.backlog()
+    except StoreUnavailable as exc:
+        response, code = _answer(503, status="unavailable", reason=str(exc), store=store.location)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response, code
+    waited, idle = backlog.oldest_ready, backlog.since_progress
+    if request.args.get("only") != "store" and waited is not None and waited > stall and (idle is None or idle > stall):
+        since = "no delivery was ever finished" if idle is None else f"none was finished for {idle:.0f} s"
+        reason = f"stalled: a delivery has been ready for {waited:.0f} s and {since} (threshold {stall:g} s); are the workers running?"
+        return _answer(503, status="stalled", reason=reason, deliveries=counts)
     return _answer(200, status="ok", deliveries=counts)
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format (see ``bot.service.metrics``)."""
+    bot = current_app.extensions["challenge_bot"]
+    return Response(bot.metrics.exposition(), 200, content_type=CONTENT_TYPE)

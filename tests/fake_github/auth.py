@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import GitHubError
 
-JWT_OPERATIONS = frozenset({"apps/create-installation-access-token", "apps/get-repo-installation"})
+JWT_OPERATIONS = frozenset({
+    "apps/create-installation-access-token",
+    "apps/get-repo-installation",
+    "apps/list-installations",
+    "apps/list-webhook-deliveries",
+    "apps/get-webhook-delivery",
+    "apps/redeliver-webhook-delivery",
+})
 MAX_JWT_LIFETIME = 600
 JWT_UNDECODABLE = "A JSON web token could not be decoded"
 
@@ -46,6 +53,7 @@ def _public_key(private_key_pem: str) -> rsa.RSAPublicKey:
 class Identity:
     login: str  # who GitHub records as the author of writes
     app: str | None  # slug of the App acting (check runs belong to it; comments show it)
+    installation: int | None = None  # the installation an installation token acts for
 
 
 @dataclass(frozen=True)
@@ -87,15 +95,21 @@ class Authenticator:
         if str(claims["iss"]) != str(self.app_id):
             raise GitHubError(401, JWT_UNDECODABLE)
 
-    def issue_installation_token(self) -> tuple[str, datetime]:
+    def issue_installation_token(self, installation_id: int | None = None) -> tuple[str, datetime]:
         alphabet = string.ascii_letters + string.digits
         token = "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36))
         expires_at = datetime.now(timezone.utc).replace(microsecond=0) + self.token_ttl
-        self.tokens[token] = Token(Identity(f"{self.app_slug}[bot]", self.app_slug), expires_at)
+        self.tokens[token] = Token(Identity(f"{self.app_slug}[bot]", self.app_slug, installation_id), expires_at)
         return token, expires_at
 
     def add_token(self, token: str, login: str, app: str | None) -> None:
         self.tokens[token] = Token(Identity(login, app), None)
+
+    def peek(self, authorization: str | None) -> Identity | None:
+        """Whose token ``authorization`` carries, if it is a known one (expired or not); never raises."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        token = self.tokens.get(credential.strip()) if scheme.lower() in ("token", "bearer") else None
+        return token.identity if token else None
 
     def identify(self, operation_id: str, authorization: str | None) -> Identity:
         """Who is calling ``operation_id``; raise GitHub's 401 when the credentials do not fit."""

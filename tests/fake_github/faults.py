@@ -1,4 +1,4 @@
-"""Failure injection: error answers, rate limits, slow answers, lost responses and ref races."""
+"""Failure injection: error answers, rate limits, slow answers, lost responses, dropped connections and ref races."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from .responses import json_response
 from .state import Content
 
 
+ANY = "*"  # a fault for every operation: an outage
+
+
 @dataclass
 class Fault:
     operation_id: str
@@ -22,6 +25,7 @@ class Fault:
     delay: float
     body: dict[str, Any] | None
     after_apply: bool  # perform the write, then answer the error: the response is "lost"
+    drop: bool = False  # after applying, close the connection without any answer
 
     def response(self) -> Response | None:
         if self.status is None:
@@ -56,20 +60,25 @@ class Faults:
         delay: float = 0.0,
         body: dict[str, Any] | None = None,
         after_apply: bool = False,
+        drop: bool = False,
     ) -> None:
         with self._lock:
-            self._faults.append(Fault(operation_id, status, times, retry_after, delay, body, after_apply))
+            self._faults.append(Fault(operation_id, status, times, retry_after, delay, body, after_apply, drop))
 
     def take(self, operation_id: str) -> Fault | None:
         """The first pending fault for this operation, used up once per matching request."""
         with self._lock:
             for fault in self._faults:
-                if fault.operation_id == operation_id:
+                if fault.operation_id in (operation_id, ANY):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
                     return fault
         return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def pending(self) -> list[Fault]:
         with self._lock:

@@ -40,6 +40,7 @@ class Operation:
     method: str  # upper case
     path: str  # the description's template, e.g. /repos/{owner}/{repo}/pulls/{pull_number}
     integer_params: frozenset[str]
+    conditional: bool = False  # GitHub answers 304 to a matching If-None-Match (the description lists 304)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def operations() -> tuple[Operation, ...]:
             integers = frozenset(
                 p["name"] for p in params if p["in"] == "path" and p["schema"].get("type") == "integer"
             )
-            found.append(Operation(op["operationId"], method.upper(), path, integers))
+            conditional = method == "get" and "304" in op.get("responses", {})
+            found.append(Operation(op["operationId"], method.upper(), path, integers, conditional))
     return tuple(found)
 
 

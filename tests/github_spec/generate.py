@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Generate the committed GitHub spec subsets used by the test suite.
 
-Reads GitHub's official REST OpenAPI description (``@octokit/openapi``) and
-GitHub's webhook JSON schemas (``@octokit/webhooks-schemas``), both pinned in
-``package.json`` / ``package-lock.json`` next to this script, and writes two
+Reads GitHub's official REST OpenAPI description (``@octokit/openapi``),
+GitHub's webhook JSON schemas (``@octokit/webhooks-schemas``) and its GraphQL
+schema (``@octokit/graphql-schema``), all pinned in
+``package.json`` / ``package-lock.json`` next to this script, and writes three
 small, deterministic files next to it:
 
 * ``openapi.json``  -- an OpenAPI 3.0.3 document holding only the operations in
@@ -12,6 +13,9 @@ small, deterministic files next to it:
 * ``webhooks.json`` -- a JSON Schema draft-07 document whose ``definitions``
   hold only the payloads in ``WEBHOOK_DEFINITIONS`` and everything they
   reference (transitively), with descriptions removed.
+* ``graphql.json``  -- an introspection result of GitHub's GraphQL API
+  (``@octokit/graphql-schema``) holding only the fields in ``GRAPHQL_FIELDS``
+  and the types they name, with descriptions removed.
 
 The npm packages are installed with ``npm ci`` into a cache folder outside the
 repository (default ``~/.cache/challenge-bot/github-spec``, ``--cache DIR`` to
@@ -46,10 +50,17 @@ OPENAPI_PACKAGE = "@octokit/openapi"
 OPENAPI_FILE = "generated/api.github.com.json"
 WEBHOOKS_PACKAGE = "@octokit/webhooks-schemas"
 WEBHOOKS_FILE = "schema.json"
+GRAPHQL_PACKAGE = "@octokit/graphql-schema"
+GRAPHQL_FILE = "schema.json"  # the introspection result of GitHub's GraphQL API
 
 OPERATION_IDS = [
     "apps/create-installation-access-token",
     "apps/get-repo-installation",
+    "apps/list-installations",
+    "apps/list-repos-accessible-to-installation",
+    "apps/list-webhook-deliveries",
+    "apps/get-webhook-delivery",
+    "apps/redeliver-webhook-delivery",
     "repos/get",
     "pulls/get",
     "pulls/list",
@@ -106,6 +117,16 @@ WEBHOOK_DEFINITIONS = [
     "workflow_dispatch$event",
 ]
 
+# GraphQL: per type, the fields the bot reads (arguments kept whole). Nothing else of the schema is kept, so
+# a query asking for anything more fails validation in the fake GitHub until it is added here.
+GRAPHQL_FIELDS = {
+    "Query": ["repository"],
+    "Repository": ["object"],
+    "GitObject": ["oid"],
+    "Blob": ["byteSize", "isBinary", "isTruncated", "oid", "text"],
+}
+GRAPHQL_DIRECTIVES = ("include", "skip", "deprecated")
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -124,7 +145,7 @@ def _sha256(path: Path) -> str:
 
 def _pinned_versions() -> dict[str, str]:
     deps = json.loads((HERE / "package.json").read_text())["dependencies"]
-    return {OPENAPI_PACKAGE: deps[OPENAPI_PACKAGE], WEBHOOKS_PACKAGE: deps[WEBHOOKS_PACKAGE]}
+    return {name: deps[name] for name in (OPENAPI_PACKAGE, WEBHOOKS_PACKAGE, GRAPHQL_PACKAGE)}
 
 
 def _installed_ok(cache: Path, pins: dict[str, str]) -> bool:
@@ -462,6 +483,85 @@ def build_webhooks(source: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------
+# GraphQL subset
+# --------------------------------------------------------------------------
+
+
+def _type_name(ref: dict[str, Any]) -> str:
+    while ref.get("ofType") is not None:
+        ref = ref["ofType"]
+    return ref["name"]
+
+
+def build_graphql(source: dict[str, Any], version: str) -> dict[str, Any]:
+    """An introspection result holding only ``GRAPHQL_FIELDS`` and the types their fields and arguments name."""
+    schema = source.get("__schema") or source.get("data", {}).get("__schema")
+    if not isinstance(schema, dict):
+        raise GenerateError(f"{GRAPHQL_PACKAGE}/{GRAPHQL_FILE} is not an introspection result")
+    types = {t["name"]: t for t in schema["types"]}
+    kept: dict[str, dict[str, Any]] = {}
+    pending = list(GRAPHQL_FIELDS)
+    while pending:
+        name = pending.pop()
+        if name in kept:
+            continue
+        if name not in types:
+            raise GenerateError(f"GraphQL type {name} not found in {GRAPHQL_PACKAGE}")
+        source_type = types[name]
+        out = {key: source_type.get(key) for key in ("kind", "name")}
+        out["description"] = None
+        wanted = GRAPHQL_FIELDS.get(name)
+        fields = None
+        if source_type.get("fields") is not None:
+            by_name = {f["name"]: f for f in source_type["fields"]}
+            missing = [f for f in wanted or () if f not in by_name]
+            if missing:
+                raise GenerateError(f"GraphQL fields not found on {name}: {missing}")
+            fields = [_strip(by_name[f]) for f in (wanted or ())]
+            for field in fields:
+                pending.append(_type_name(field["type"]))
+                pending += [_type_name(arg["type"]) for arg in field["args"]]
+        out["fields"] = fields
+        out["inputFields"] = None if source_type.get("inputFields") is None else [_strip(f) for f in source_type["inputFields"]]
+        out["enumValues"] = None if source_type.get("enumValues") is None else [
+            {"name": v["name"], "description": None, "isDeprecated": v["isDeprecated"], "deprecationReason": v["deprecationReason"]}
+            for v in source_type["enumValues"]
+        ]
+        out["interfaces"] = None if source_type.get("interfaces") is None else []
+        out["possibleTypes"] = None if source_type.get("possibleTypes") is None else []
+        kept[name] = out
+    for name, out in kept.items():  # only the links between kept types
+        source_type = types[name]
+        if out["interfaces"] is not None:
+            out["interfaces"] = [ref for ref in source_type["interfaces"] if ref["name"] in kept]
+        if out["possibleTypes"] is not None:
+            out["possibleTypes"] = [ref for ref in source_type["possibleTypes"] if ref["name"] in kept]
+    directives = [
+        {"name": d["name"], "description": None, "locations": d["locations"], "args": [_strip(a) for a in d["args"]]}
+        for d in schema.get("directives", []) if d["name"] in GRAPHQL_DIRECTIVES
+    ]
+    return {
+        "info": {"source": f"{GRAPHQL_PACKAGE} {version}", "fields": GRAPHQL_FIELDS},
+        "__schema": {
+            "queryType": {"name": "Query"},
+            "mutationType": None,
+            "subscriptionType": None,
+            "types": [kept[name] for name in sorted(kept)],
+            "directives": directives,
+        },
+    }
+
+
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    """A field, argument or input field without its description."""
+    out = {key: value for key, value in item.items() if key != "description"}
+    out["description"] = None
+    if "args" in out:
+        out["args"] = [_strip(arg) for arg in out["args"]]
+    return out
+
+
+# --------------------------------------------------------------------------
 # Self-checks (stdlib only) and output
 # --------------------------------------------------------------------------
 
@@ -516,10 +616,14 @@ def main(argv: list[str] | None = None) -> int:
         openapi_source = json.loads((openapi_pkg / OPENAPI_FILE).read_text(encoding="utf-8"))
         webhooks_source = json.loads(
             (node_modules / WEBHOOKS_PACKAGE / WEBHOOKS_FILE).read_text(encoding="utf-8"))
+        graphql_pkg = node_modules / GRAPHQL_PACKAGE
+        graphql_version = json.loads((graphql_pkg / "package.json").read_text())["version"]
+        graphql_source = json.loads((graphql_pkg / GRAPHQL_FILE).read_text(encoding="utf-8"))
 
         outputs = {
             "openapi.json": build_openapi(openapi_source, openapi_version),
             "webhooks.json": build_webhooks(webhooks_source),
+            "graphql.json": build_graphql(graphql_source, graphql_version),
         }
         for name, doc in outputs.items():
             check_refs(doc, name)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from bot.core import template
 from bot.core.context import FileContext
+from bot.core.findings import Fix
 from bot.core.outline import normalise
-from bot.core.rules.registry import rule
-from bot.core.template import normalise_space
+from bot.core.rules.registry import Problem, rule
 
 
 @lru_cache(maxsize=16)
@@ -17,7 +18,7 @@ def _long_words(placeholders: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 _CONTENT_FREE = ("html_comment", "heading")
 
 
-@rule("CS201", "missing-title", scope="document")
+@rule("CS201", "missing-title", scope="document", hint='add a `# Title` line above the first section')
 def missing_title(ctx: FileContext):
     """There is no `#` title before the first section.
 
@@ -46,12 +47,12 @@ def missing_title(ctx: FileContext):
     line = min(firsts) if firsts else ctx.body_start
     if o.late_titles:
         late = o.late_titles[0]
-        yield line, f"the title '# {late.text}' (line {late.line}) must come before the first section"
+        yield Problem(line, f"the title '# {late.text}' (line {late.line}) must come before the first section")
     else:
-        yield line, "add a '# Title' line before the first section"
+        yield Problem(line, "add a '# Title' line before the first section")
 
 
-@rule("CS202", "extra-title", scope="document")
+@rule("CS202", "extra-title", scope="document", hint='make it a `###` subheading inside a section')
 def extra_title(ctx: FileContext):
     """A second `#` heading. A case study has exactly one title.
 
@@ -66,10 +67,10 @@ def extra_title(ctx: FileContext):
     o = ctx.outline
     extras = o.late_titles if o.title is not None else o.late_titles[1:]
     for heading in extras:
-        yield heading.line, f"second title '# {heading.text}'; a case study has one '#' title: make this a '###' subheading inside a section"
+        yield Problem(heading.line, f"second title '# {heading.text}'; a case study has one '#' title: make this a '###' subheading inside a section")
 
 
-@rule("CS203", "missing-section", scope="document")
+@rule("CS203", "missing-section", scope="document", fixable=True, hint='add the section (`challenge-bot check --fix` inserts it)')
 def missing_section(ctx: FileContext):
     """A required section is absent. Each missing section is one finding.
 
@@ -84,18 +85,30 @@ def missing_section(ctx: FileContext):
     `## Solution that Worked`, `## Bugs/Missteps`, `## Learnings`
     """
     present = ctx.outline.present()
+    lines = ctx.doc.lines
+    at_end = 0
     for index, name in enumerate(ctx.cfg.section_names):
-        if index not in present:
-            yield missing_section_line(ctx, index), f"missing section '## {name}'"
+        if index in present:
+            continue
+        later = [h.line for h in ctx.outline.first_sections if h.index > index]
+        stub = template.stub(ctx.cfg.template, name).rstrip("\n")
+        if later:  # before the next section present, followed by a blank line
+            fix = Fix(min(later), min(later) - 1, stub + "\n", f"inserted '## {name}' before line {min(later)}; fill it in")
+            yield Problem(min(later), f"missing section '## {name}'", fix)
+            continue
+        if ctx.footer is not None:  # before the generated footer, which stays last
+            at = ctx.footer.start
+            fix = Fix(at, at - 1, stub + "\n", f"inserted '## {name}' before the footer at line {at}; fill it in")
+            yield Problem(at, f"missing section '## {name}'", fix)
+            continue
+        # At the end: separated from what comes before by one blank line.
+        blank_before = at_end > 0 or bool(lines and lines[-1].strip())
+        at_end += 1
+        fix = Fix(len(lines) + 1, len(lines), ("\n" if blank_before else "") + stub, f"inserted '## {name}' at the end; fill it in")
+        yield Problem(ctx.doc.last_line, f"missing section '## {name}'", fix)
 
 
-def missing_section_line(ctx: FileContext, index: int) -> int:
-    """Where a missing section belongs: the heading of the next section present, or the end of the file."""
-    later = [h.line for h in ctx.outline.first_sections if h.index > index]
-    return min(later) if later else ctx.doc.last_line
-
-
-@rule("CS204", "section-out-of-order", scope="document")
+@rule("CS204", "section-out-of-order", scope="document", hint='move the section to its place in the order')
 def section_out_of_order(ctx: FileContext):
     """A section is out of the required order.
 
@@ -119,10 +132,10 @@ def section_out_of_order(ctx: FileContext):
             where = f"before '## {min(higher, key=lambda h: h.index).name}'"
         else:
             where = f"after '## {max(anchors, key=lambda h: h.index).name}'"
-        yield heading.line, f"section '## {heading.name}' is out of order; it belongs {where}"
+        yield Problem(heading.line, f"section '## {heading.name}' is out of order; it belongs {where}")
 
 
-@rule("CS205", "duplicate-section", scope="document")
+@rule("CS205", "duplicate-section", scope="document", hint='merge the two sections into one')
 def duplicate_section(ctx: FileContext):
     """A required section appears more than once.
 
@@ -135,10 +148,10 @@ def duplicate_section(ctx: FileContext):
     """
     firsts = {h.index: h for h in ctx.outline.first_sections}
     for heading in ctx.outline.repeats:
-        yield heading.line, f"section '## {heading.name}' appears again (first at line {firsts[heading.index].line}); merge the two"
+        yield Problem(heading.line, f"section '## {heading.name}' appears again (first at line {firsts[heading.index].line}); merge the two")
 
 
-@rule("CS206", "empty-section", scope="document")
+@rule("CS206", "empty-section", scope="document", hint='write what is known, or say why nothing is')
 def empty_section(ctx: FileContext):
     """A section has no content: only blank lines, HTML comments or headings.
 
@@ -165,10 +178,10 @@ def empty_section(ctx: FileContext):
     o = ctx.outline
     for heading in o.first_sections:
         if all(block.kind in _CONTENT_FREE for block in o.body(heading)):
-            yield heading.line, f"section '## {heading.name}' is empty"
+            yield Problem(heading.line, f"section '## {heading.name}' is empty")
 
 
-@rule("CS207", "unknown-section", scope="document")
+@rule("CS207", "unknown-section", scope="document", hint='use one of the five sections, or make it a `###` subheading')
 def unknown_section(ctx: FileContext):
     """A `##` heading that is none of the required sections.
 
@@ -188,10 +201,10 @@ def unknown_section(ctx: FileContext):
         hint = f"; did you mean '## {names[[normalise(n) for n in names].index(close[0])]}'?" if close else (
             "; use one of the required sections, or make it a '###' subheading inside one"
         )
-        yield heading.line, f"unknown section '## {heading.text}'{hint}"
+        yield Problem(heading.line, f"unknown section '## {heading.text}'{hint}")
 
 
-@rule("CS208", "section-name-variant", scope="document", fixable=True)
+@rule("CS208", "section-name-variant", scope="document", fixable=True, hint='apply the suggestion, or run `challenge-bot check --fix`')
 def section_name_variant(ctx: FileContext):
     """A heading names a required section, but not in its exact form.
 
@@ -213,11 +226,11 @@ def section_name_variant(ctx: FileContext):
             continue
         block = heading.block
         written = ctx.doc.line_text(block.line).strip() if block.style == "atx" else f"{block.text} (setext, level {block.level})"
-        fix = (block.line, block.end_line, heading.expected)
-        yield block.line, f"heading '{written}' should be exactly '{heading.expected}'", fix
+        fix = Fix(block.line, block.end_line, heading.expected, f"'{ctx.doc.line_text(block.line).strip()}' -> '{heading.expected}'")
+        yield Problem(block.line, f"heading '{written}' should be exactly '{heading.expected}'", fix)
 
 
-@rule("CS209", "template-placeholder", scope="document")
+@rule("CS209", "template-placeholder", scope="document", hint="replace the template's guidance with your own text")
 def template_placeholder(ctx: FileContext):
     """Guidance text from `templates/case-study.md` is still in the file.
 
@@ -239,6 +252,6 @@ def template_placeholder(ctx: FileContext):
     if not any(all(word in plain for word in words) for words in _long_words(placeholders)):
         return
     for block in paragraphs:
-        text = normalise_space(block.text)
+        text = template.normalise_space(block.text)
         if any(p in text for p in placeholders):
-            yield block.line, "template guidance left in; replace it with your own text"
+            yield Problem(block.line, "template guidance left in; replace it with your own text")
