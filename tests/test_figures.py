@@ -214,7 +214,7 @@ def _sources_of(markdown: str) -> set[str]:
 
 def test_every_figure_is_embedded_with_alt_text_and_every_row_cites_a_source_of_that_case_study():
     committed = _committed()
-    assert {f.stem.split("/")[1] for f in committed} >= {"meta", "huggingface", "bloomberg"}
+    assert {f.stem.split("/")[1] for f in committed} >= {"meta", "huggingface", "bloomberg", "bigscience", "thudm", "marin"}
     for figure in committed:
         folder = REPO / figure.stem.rsplit("/figures/", 1)[0]
         embedding = [p for p in folder.glob("*.md") if p.name != "README.md" and f"](figures/{figure.name}.svg)" in p.read_text(encoding="utf-8")]
@@ -274,3 +274,35 @@ def test_opt_progress_lineages_and_learning_rate_changes():
         update = re.search(r"(\d+)% update|final update", r["where"])
         if update and update.group(1):
             assert r["source"].endswith(f"/{update.group(1)}_percent_update.md"), r
+
+
+def test_tr8_104b_first_two_divergences():
+    rows = _rows("case_studies/bigscience/figures/first-104b-divergences")
+    losses = [(r["series"], int(r["iteration"]), float(r["loss"])) for r in rows if r["loss"]]
+    assert losses == [
+        ("Exp 1 (seed 42)", 7000, 6.44), ("Exp 1 (seed 42)", 7010, 11.42), ("Exp 1 (seed 42)", 7220, 7.16),
+        ("Exp 2 (seed 43, from global_step6210)", 6900, 6.37), ("Exp 2 (seed 43, from global_step6210)", 6940, 10.24),
+    ]
+    assert [(r["series"], int(r["iteration"])) for r in rows if not r["loss"]] == [("rollback", 6210)]
+    assert {r["source"] for r in rows} == {"https://github.com/bigscience-workshop/bigscience/blob/9e64edec2ad1fb9263bf39ba616a84ff64b4d947/train/tr8-104B-wide/chronicles.md#L13-L437"}
+
+
+def test_glm_130b_alpha_explosions_and_restarts():
+    rows = _rows("case_studies/thudm/figures/explosions-and-alpha")
+    alpha = [(r["series"], int(r["step"]), float(r["alpha"])) for r in rows if r["alpha"]]
+    assert alpha == [("α before 12 June", 33600, 1.0), ("α after each restart", 33600, 0.5),
+                     ("α after each restart", 35200, 0.1), ("α after each restart", 42700, 0.1)]
+    events = [(r["series"], int(r["step"])) for r in rows if not r["alpha"]]
+    assert events == [("loss explosion", 33740), ("loss explosion", 35250), ("loss explosion", 40800),
+                      ("restart", 40700), ("restart", 42400), ("restart", 42700)]
+
+
+def test_marin_32b_phase_1_hardware_and_guards():
+    rows = _rows("case_studies/marin/figures/phase-1-guards")
+    spans = [(r["lane"], r["start_step"], r["end_step"]) for r in rows]
+    assert spans == [
+        ("4× v5p-512", "0", "18500"), ("3× v5p-512", "18500", "21010"), ("v4-2048", "21010", "80000"),
+        ("gradient clip 1.0", "0", "56400"), ("gradient clip 0.2", "56400", "80000"),
+        ("update RMS clip 1.0", "67522", "72233"), ("update-norm clip (2σ/128)", "72233", "74000"),
+        ("update-norm clip off", "74000", "80000"), ("unrecoverable spike", "80000", ""),
+    ]
