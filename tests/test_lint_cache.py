@@ -204,6 +204,21 @@ def test_the_index_rendered_in_parallel_is_the_one_rendered_serially(cfg, curren
     assert parallel == serial
 
 
+def test_each_piece_sends_back_only_what_differs(cfg, monkeypatch):
+    """The pieces as the forked processes run them (here in this process, so coverage sees them)."""
+    records = _records(cfg, 60)
+    readme = "# KB\n\n<!-- case-study-index:start -->\n<!-- case-study-index:end -->\n"
+    serial = expected_index(records, readme, cfg)
+    monkeypatch.setattr(indexrender, "_INPUT", (records, serial.readme, serial.json, "stale csv", cfg, Redirects()))
+    assert indexrender._render("readme") == (None, None)  # the same: nothing travels
+    assert indexrender._render("json") is None
+    assert indexrender._render("csv") == serial.csv
+    both = indexrender._render("footers 0") | indexrender._render("footers 1")
+    assert both == {r.path: serial.footers[r.path] for r in records if r.origin.footer != serial.footers[r.path]}
+    monkeypatch.setattr(indexrender, "_INPUT", (records, "# no markers\n", serial.json, serial.csv, cfg, Redirects()))
+    assert indexrender._render("readme")[0] is None and indexrender._render("readme")[1]
+
+
 def test_an_index_without_markers_is_reported_the_same_way(cfg):
     records = _records(cfg, indexrender.PARALLEL_THRESHOLD)
     assert indexrender.render(records, "# no markers\n", cfg, Redirects()) == expected_index(records, "# no markers\n", cfg, Redirects())
