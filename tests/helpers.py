@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 _EXPECT = re.compile(
     r"(?:<!--|\s#|^#)\s*expect(?:@(?P<at>\d+))?:\s*(?P<codes>CS\d{3}(?:\s*,\s*CS\d{3})*)\s*(?:-->)?\s*$"
@@ -60,3 +62,27 @@ None recorded: the logbook says nothing more.
 
 Keep checkpoints close together.
 """
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def checkout(root: Path, files: dict[str, bytes], changes: dict[str, str] | None = None) -> Path:
+    """What actions/checkout gives a job: the base commit, and for a pull request its changes committed on top."""
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.email", "ci@example.org")
+    git(root, "config", "user.name", "CI")
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    if changes:
+        for rel, text in changes.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "pull request")
+    return root

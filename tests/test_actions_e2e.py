@@ -18,7 +18,7 @@ import pytest
 from bot.cli.main import main
 from fake_github import FakeGitHub
 from fakes import base_files
-from helpers import GOOD
+from helpers import GOOD, checkout
 from test_app_e2e import REPO_NAME, open_pr
 from test_handlers import BROKEN
 
@@ -27,28 +27,8 @@ PR_FILES = {"case_studies/meta/broken.md": BROKEN, "case_studies/huggingface/goo
 WRITES = {"checks/create", "checks/update", "issues/create-comment", "issues/update-comment", "pulls/create-review", "issues/add-labels", "issues/remove-label", "issues/create-label"}
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def pr_checkout(tmp_path: Path, files: dict[str, str]) -> Path:
-    """What actions/checkout gives the check job: the base commit, then the pull request's changes on top."""
-    root = tmp_path / "checkout"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "ci@example.org")
-    git(root, "config", "user.name", "CI")
-    for rel, data in base_files().items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "pull request")
-    return root
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def actions_env(monkeypatch, tmp_path):
 
 
 def run_check_job(tmp_path: Path, monkeypatch, head_sha: str, files: dict[str, str] = PR_FILES) -> Path:
-    root = pr_checkout(tmp_path, files)
+    root = checkout(tmp_path / "checkout", base_files(), files)
     monkeypatch.chdir(root)
     monkeypatch.setenv("GITHUB_SHA", head_sha)
     summary = Path.cwd().parent / "summary.md"

@@ -28,7 +28,8 @@ import yaml
 from bot.core import messages as m
 from bot.core.config import from_mapping, load
 from bot.core.linter import lint_text
-from test_actions_e2e import TOKEN, git
+from helpers import checkout
+from test_actions_e2e import TOKEN
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "incident-notes"
@@ -163,23 +164,6 @@ class Runner:
         return dict(line.split("=", 1) for line in self.output.read_text().splitlines())
 
 
-def _checkout(root: Path, files: dict[str, bytes], changes: dict[str, str] | None = None) -> Path:
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "ci@example.org")
-    git(root, "config", "user.name", "CI")
-    for rel, data in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    if changes:
-        for rel, text in changes.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
-        git(root, "add", "-A")
-        git(root, "commit", "-qm", "pull request")
-    return root
 
 
 def test_the_action_installs_the_bot_from_its_own_commit():
@@ -199,7 +183,7 @@ def test_a_second_knowledge_base_adopts_the_bot_with_the_documented_files(fake_g
     runner = Runner(fake_github, tmp_path)
 
     # 1. challenge-bot-check.yml: the pull request's checkout, a read-only job.
-    pull = _checkout(tmp_path / "pull", example, {NOTE: BROKEN_NOTE})
+    pull = checkout(tmp_path / "pull", example, {NOTE: BROKEN_NOTE})
     check = runner.run("challenge-bot-check.yml", pull, fake_github.payloads.pull_request_event(NAME, number, "opened"))
     assert check.returncode == 1, check.stderr
     assert check.stdout.count(f"{NOTE}:") == 3 and "::" not in check.stdout  # no workflow-command annotations
@@ -210,7 +194,7 @@ def test_a_second_knowledge_base_adopts_the_bot_with_the_documented_files(fake_g
     # 2. challenge-bot-report.yml: the default branch's checkout and the downloaded artifact.
     (runner.temp / "result").mkdir()
     shutil.copy(pull / "challenge-bot-result.json", runner.temp / "result" / "challenge-bot-result.json")
-    default = _checkout(tmp_path / "default", example)
+    default = checkout(tmp_path / "default", example)
     event = fake_github.payloads.workflow_run_completed_event(NAME, number, workflow_name="challenge-bot check", conclusion="failure")
     report = runner.run("challenge-bot-report.yml", default, event)
     assert (report.returncode, runner.outputs()) == (0, {"outcome": "reviewed"}), report.stderr

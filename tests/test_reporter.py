@@ -19,8 +19,8 @@ from bot.cli.main import main
 from bot.core.config import load
 from bot.core.linter import lint_text
 from fakes import base_files
-from helpers import GOOD
-from test_actions_e2e import TOKEN, git
+from helpers import GOOD, checkout
+from test_actions_e2e import TOKEN
 from test_app_e2e import REPO_NAME, open_pr
 from test_handlers import BROKEN
 
@@ -59,24 +59,6 @@ def _seen(fake, number: int) -> Counter:
     return Counter({key: (annotations[key], comments[key]) for key in annotations | comments})
 
 
-def _checkout(root: Path, files: dict[str, bytes], changes: dict[str, str] | None = None) -> Path:
-    """What actions/checkout gives a job: the default branch, and for a pull request its changes on top."""
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "config", "user.email", "ci@example.org")
-    git(root, "config", "user.name", "CI")
-    for rel, data in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    for rel, text in (changes or {}).items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    if changes:
-        git(root, "add", "-A")
-        git(root, "commit", "-qm", "pull request")
-    return root
 
 
 @pytest.mark.parametrize("reporter", sorted(EXPECTED))
@@ -85,7 +67,7 @@ def test_the_app_shows_each_finding_where_the_reporter_says(fake_github, bot, tm
     number = open_pr(fake_github, {PATH: TEXT})
     bot.deliver(fake_github.payloads.pull_request_event(REPO_NAME, number, "opened"))
     bot.settle()
-    assert _seen(fake_github, number) == _expected(reporter, _checkout(tmp_path / "kb", _files(reporter)))
+    assert _seen(fake_github, number) == _expected(reporter, checkout(tmp_path / "kb", _files(reporter)))
 
 
 @pytest.mark.parametrize("reporter", sorted(EXPECTED))
@@ -101,14 +83,14 @@ def test_actions_show_each_finding_where_the_reporter_says_and_only_once(fake_gi
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
 
     # The check job, as action.yml runs it: text on the log, the result for the report, no workflow commands.
-    monkeypatch.chdir(_checkout(tmp_path / "pull", files, {PATH: TEXT}))
+    monkeypatch.chdir(checkout(tmp_path / "pull", files, {PATH: TEXT}))
     monkeypatch.setenv("GITHUB_SHA", fake_github.branch_sha(REPO_NAME, "contrib"))
     assert main(["check", "--changed-since", "HEAD^1", "--result", str(tmp_path / "result.json")]) == 1
     out = capsys.readouterr().out
     assert out.count(f"{PATH}:") == 4 and "::error" not in out and "::warning" not in out
 
     # The report job, on the default branch's checkout: the only place the findings are published.
-    monkeypatch.chdir(_checkout(tmp_path / "default", files))
+    monkeypatch.chdir(checkout(tmp_path / "default", files))
     assert main(["report", "--result", str(tmp_path / "result.json")]) == 0
     assert _seen(fake_github, number) == _expected(reporter, tmp_path / "default")
 
@@ -124,10 +106,10 @@ def test_the_footer_names_only_the_commands_something_answers(fake_github, tmp_p
     for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO_NAME, "GITHUB_API_URL": fake_github.base_url, "GITHUB_EVENT_PATH": str(event)}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
-    monkeypatch.chdir(_checkout(tmp_path / "pull", files, {PATH: GOOD}))
+    monkeypatch.chdir(checkout(tmp_path / "pull", files, {PATH: GOOD}))
     monkeypatch.setenv("GITHUB_SHA", fake_github.branch_sha(REPO_NAME, "contrib"))
     assert main(["check", "--changed-since", "HEAD^1", "--result", str(tmp_path / "result.json")]) == 0
-    monkeypatch.chdir(_checkout(tmp_path / "default", files))
+    monkeypatch.chdir(checkout(tmp_path / "default", files))
 
     def footer() -> str:
         (summary,) = [c.body for c in fake_github.issue_comments(REPO_NAME, number)]

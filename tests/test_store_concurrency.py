@@ -10,7 +10,6 @@ lost, no key may run twice at once.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
