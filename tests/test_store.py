@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -104,3 +105,39 @@ def test_finished_deliveries_are_pruned_after_a_while(db, clock):
     assert store.prune() == 1
     with sqlite3.connect(db) as conn:
         assert sorted(r[0] for r in conn.execute("SELECT id FROM deliveries")) == ["new", "waiting"]
+
+
+def test_the_claim_takes_the_oldest_ready_delivery_whether_pending_or_left_by_a_lapsed_lease(db, clock):
+    store = DeliveryStore(db, clock)
+    store.record("left", "pull_request", "opened", "o/r#1", "{}")
+    clock.now += 1
+    store.record("newer", "pull_request", "opened", "o/r#2", "{}")
+    store.record("later", "pull_request", "opened", "o/r#3", "{}", delay=LEASE_SECONDS + 60)  # not ready yet
+    assert store.claim().id == "left"  # its worker dies holding it
+    clock.now += LEASE_SECONDS + 1
+    assert [store.claim().id, store.claim().id, store.claim()] == ["left", "newer", None]
+
+
+def test_the_claim_searches_outside_the_write_lock_and_writes_one_row(db, clock):
+    """An acknowledgement waits for the write lock: the claim holds it for one indexed UPDATE, never
+    for the search over the backlog (which, with every key busy, reads thousands of rows)."""
+    store = DeliveryStore(db, clock)
+    for i in range(300):
+        store.record(f"d{i:03d}", "pull_request", "synchronize", f"o/r#{i % 3}", "{}")
+    held, statements = [False], []
+    writing = store._writing
+
+    def traced_writing():
+        held[0] = True
+        try:
+            with writing() as conn:
+                yield conn
+        finally:
+            held[0] = False
+
+    store._writing = contextlib.contextmanager(traced_writing)
+    with store._connect() as conn:
+        conn.set_trace_callback(lambda sql: statements.append((held[0], sql.split()[0])))
+    claimed = [store.claim() for _ in range(4)]
+    assert [c.id if c else None for c in claimed] == ["d000", "d001", "d002", None]  # then every key is busy
+    assert [sql for locked, sql in statements if locked] == ["UPDATE"] * 3
