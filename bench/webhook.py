@@ -1,6 +1,7 @@
 """Benchmark: webhook acknowledgement latency under gunicorn, and exactly-once processing.
 
-The App runs under gunicorn (2 processes, gthread) on loopback, on one CPU of its
+The App runs under gunicorn (one gthread process with 2 threads: one process per
+CPU, ``--web-workers`` and ``--web-threads`` to try others) on loopback, on one CPU of its
 own; a ``challenge-bot worker`` process, talking to the test suite's fake GitHub,
 runs on the other with the fake and the sender (off the webhook's core: on this
 2-core machine nothing else is left for it). The sender (one process, asyncio)
@@ -233,7 +234,7 @@ def run(scenario: Scenario, args: argparse.Namespace, cluster, tmp: Path, index:
             "CHALLENGE_BOT_SWEEP_INTERVAL": str(args.sweep),
             "CHALLENGE_BOT_COALESCE_SECONDS": str(args.coalesce),
         }
-        gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "8", "--worker-class", "gthread",
+        gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--worker-class", "gthread",
                     "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "bot.service.app:create_app()"]
         # GitHub and the senders run elsewhere in real life: on this 2-core machine the bot gets
         # one core and the fake GitHub plus the client the other, so neither steals the bot's CPU.
@@ -342,6 +343,9 @@ def main() -> None:
     parser.add_argument("--layout", choices=("split", "threads"), default="split",
                         help="split: gunicorn only acknowledges and `challenge-bot worker` does the GitHub work (the documented "
                              "production layout); threads: worker threads inside the gunicorn processes")
+    parser.add_argument("--web-workers", type=int, default=1,
+                        help="gunicorn --workers: one per CPU of the web tier (here one; two on one CPU doubled p99)")
+    parser.add_argument("--web-threads", type=int, default=2, help="gunicorn --threads (gthread)")
     parser.add_argument("--no-pin", action="store_true", help="let every process use every CPU")
     parser.add_argument("--rate", type=float, default=None,
                         help="only this load: deliveries per second on a fixed schedule (0: the closed loop); default: both 0 and 500")
@@ -375,7 +379,7 @@ def main() -> None:
             if not header:
                 bot, other = out["cpus"]
                 print(f"{args.deliveries} deliveries ({out['unique']} unique, {args.deliveries - out['unique']} redeliveries) over "
-                      f"{args.pulls} pull requests; layout {args.layout}: gunicorn 2 x gthread(8)"
+                      f"{args.pulls} pull requests; layout {args.layout}: gunicorn {args.web_workers} x gthread({args.web_threads})"
                       f"{' on CPU ' + str(bot) + ', challenge-bot worker (4 threads)' if args.layout == 'split' else ' with 4 worker threads each on CPU ' + str(bot)}"
                       f"{', fake GitHub and client' if args.layout == 'split' else '; fake GitHub and client'} on CPU {other}")
                 print(f"{'store':<10} {'load':<14} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'p99/goal':>7} {'non-2xx':>7} {'once':>5}")

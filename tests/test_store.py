@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 
 import pytest
@@ -141,3 +142,18 @@ def test_the_claim_searches_outside_the_write_lock_and_writes_one_row(db, clock)
     claimed = [store.claim() for _ in range(4)]
     assert [c.id if c else None for c in claimed] == ["d000", "d001", "d002", None]  # then every key is busy
     assert [sql for locked, sql in statements if locked] == ["UPDATE"] * 3
+
+
+def test_only_a_process_that_claims_checkpoints_the_log_and_at_the_lowest_priority(db, clock):
+    web, worker = DeliveryStore(db, clock), DeliveryStore(db, clock)
+    try:
+        web.record("a", "pull_request", "opened", "o/r#1", "{}")
+        assert web._checkpointer is None  # an acknowledgement never shares its core with a page copy
+        assert worker.claim().id == "a"
+        assert worker._checkpointer is not None and worker._checkpointer.is_alive()
+        if hasattr(os, "getpriority") and hasattr(worker._checkpointer, "native_id"):
+            assert os.getpriority(os.PRIO_PROCESS, worker._checkpointer.native_id) == 19
+        assert web._checkpointer is None
+    finally:
+        web.close()
+        worker.close()

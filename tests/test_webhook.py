@@ -208,3 +208,23 @@ def test_a_worker_thread_survives_a_store_outage(app, client, fake_gateway):
         svc.stop()
         service_mod.ERROR_PAUSE = pause
     assert failures == [1] and svc.store.counts() == {"done": 1}
+
+
+def test_other_methods_on_the_webhook_are_405_with_allow(client):
+    response = client.get("/webhook")
+    assert (response.status_code, response.json, response.headers["Allow"]) == (
+        405, {"error": "The method is not allowed for the requested URL."}, "POST")
+
+
+def test_a_bug_while_recording_is_a_500_in_json_and_logged(client, app, capsys):
+    class Broken:
+        def record(self, *args, **kwargs):
+            raise KeyError("a bug")
+
+    app.extensions["challenge_bot"].store = Broken()
+    response = deliver(client, "pull_request", {"action": "opened", "number": 1, "pull_request": {"number": 1},
+                                                "repository": {"full_name": "o/r"}, "installation": {"id": 1}})
+    assert (response.status_code, response.json) == (500, {"error": "internal error"})
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [(e["msg"], e["status"], "KeyError: 'a bug'" in e["traceback"]) for e in logged] == [
+        ("internal error while receiving a delivery", 500, True)]

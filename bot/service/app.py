@@ -16,7 +16,7 @@ from bot.service import settings as settings_mod
 from bot.service.metrics import MeteredGates, Metrics
 from bot.service.store import Store, StoreError, open_store
 from bot.service.sweep import Sweeper
-from bot.service.webhook import blueprint
+from bot.service.webhook import Receiver, blueprint
 from bot.service.workers import Service
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None, gateway_factory: Gateway
                       sweeper=sweeper, sweep_interval=settings.sweep_interval, budgets=budgets)
     app = Flask("challenge_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings_mod.MAX_PAYLOAD
-    app.extensions["challenge_bot"] = Bot(settings, store, service, metrics)
+    bot = app.extensions["challenge_bot"] = Bot(settings, store, service, metrics)
     app.register_blueprint(blueprint)
+    app.wsgi_app = Receiver(bot, app.wsgi_app)  # type: ignore[method-assign]
     if settings.workers:
         service.start()
     return app
