@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 
@@ -228,3 +229,29 @@ def test_a_bug_while_recording_is_a_500_in_json_and_logged(client, app, capsys):
     logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     assert [(e["msg"], e["status"], "KeyError: 'a bug'" in e["traceback"]) for e in logged] == [
         ("internal error while receiving a delivery", 500, True)]
+
+
+def _raw_post(app, body: bytes, length: str | None, signed: bytes | None = None) -> tuple[str, dict]:
+    """POST a ping straight through WSGI, as gunicorn hands it over: with or without a Content-Length
+    (a chunked body: no length, the input ends where the body does); signed as ``signed`` if given."""
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhook", "SERVER_NAME": "bot", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, "CONTENT_TYPE": "application/json",
+               "HTTP_X_GITHUB_EVENT": "ping", "HTTP_X_GITHUB_DELIVERY": "raw-1", "HTTP_X_HUB_SIGNATURE_256": sign(signed or body)}
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    seen = []
+    answer = b"".join(app(environ, lambda status, headers: seen.append(status)))
+    return seen[0], json.loads(answer)
+
+
+def test_a_chunked_body_is_read_whole_and_refused_past_25_mib(app):
+    assert _raw_post(app, b'{"zen": "hi"}', None) == ("200 OK", {"status": "pong"})
+    too_big = b'{"zen": "' + b"x" * (25 * 1024 * 1024) + b'"}'
+    assert _raw_post(app, too_big, None) == ("413 Request Entity Too Large", {"error": "payload too large"})
+
+
+def test_a_body_shorter_than_its_content_length_fails_the_signature(app):
+    whole = b'{"zen": "hi", "hook_id": 1}'
+    cut = whole[:10]  # the connection broke: fewer bytes than announced
+    assert _raw_post(app, cut, str(len(whole)), signed=whole) == ("401 Unauthorized", {"error": "missing or invalid X-Hub-Signature-256"})
+    assert _raw_post(app, whole, str(len(whole))) == ("200 OK", {"status": "pong"})

@@ -189,8 +189,10 @@ class SQLiteStore:
                 stop = self._stop_checkpoints = threading.Event()
                 self._checkpointer = threading.Thread(target=self._checkpoints, args=(stop,), name="challenge-bot-sqlite-checkpoint", daemon=True)
                 self._checkpointer.start()  # returns once the thread runs, so its native id is known
-                with contextlib.suppress(OSError, AttributeError):  # Linux: each thread has a nice value of its own
-                    os.setpriority(os.PRIO_PROCESS, self._checkpointer.native_id, 19)
+                thread_id = self._checkpointer.native_id
+                if thread_id is not None and hasattr(os, "setpriority"):  # Linux: each thread has a nice value of its own
+                    with contextlib.suppress(OSError):
+                        os.setpriority(os.PRIO_PROCESS, thread_id, 19)
 
     def _checkpoints(self, stop: threading.Event) -> None:
         """Copy the log into the database every ``CHECKPOINT_EVERY`` seconds, off every writer's path
