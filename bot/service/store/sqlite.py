@@ -110,7 +110,7 @@ class SQLiteStore:
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
         try:
-            with self._connect() as db:
+            with self._writing() as db:  # the first switch to WAL needs the file to itself: under the writers' lock
                 db.execute("PRAGMA journal_mode=WAL")
             self._migrate(migrations)
         except sqlite3.Error as exc:
