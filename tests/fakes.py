@@ -171,6 +171,12 @@ class FakeGateway:
             raise NotFound("Not Found", 404)
         return found
 
+    def pull_request_and_blobs(self, number: int, shas: Sequence[str]) -> tuple[PullRequest, dict[str, BlobContent]]:
+        pull, found = self.pull_request(number), self.read_blobs(shas)
+        del self.calls[-2:]
+        self.calls.append("pull_request_and_blobs")
+        return pull, found
+
     def read_blobs(self, shas: Sequence[str]) -> dict[str, BlobContent]:
         """As GitHub's GraphQL answers: exact bytes for UTF-8 text, None for binary or other bytes."""
         self.calls.append("read_blobs")

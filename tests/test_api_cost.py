@@ -61,7 +61,7 @@ def test_a_review_reads_modified_and_renamed_files_in_batches(kb, bot):
     assert found["graphql"] == 2  # 102 blobs: 100 to a query
     assert "git/get-blob" not in found and "repos/get-content" not in found
     assert found == Counter({  # GitHub lists 100 files to a page
-        "pulls/list-files": 2, "graphql": 2, "pulls/get": 1, "checks/list-for-ref": 1, "checks/create": 1,
+        "pulls/list-files": 2, "graphql": 2, "checks/list-for-ref": 1, "checks/create": 1,  # the pull request rides in a query
         "issues/list-comments": 1, "issues/create-comment": 1, "issues/add-labels": 1,
     })
 
@@ -72,6 +72,15 @@ def test_a_push_to_a_pull_request_reviewed_before_costs_four_requests(kb, bot):
     kb.commit(REPO, "pr", {"case_studies/meta/new.md": case(500, " again")}, author="contributor")
     found = calls(kb, bot, kb.payloads.pull_request_event(REPO, number, "synchronize"))
     assert found == Counter({"pulls/list-files": 1, "pulls/get": 1, "checks/create": 1, "issues/update-comment": 1})
+    assert conclusions(kb, "pr") == ["success"] and len(kb.issue_comments(REPO, number)) == 1
+
+
+def test_a_push_editing_a_case_study_of_the_base_costs_four_requests(kb, bot):
+    number = open_pull(kb, "pr", {"case_studies/meta/new.md": case(500)})
+    calls(kb, bot, kb.payloads.pull_request_event(REPO, number, "opened"))
+    kb.commit(REPO, "pr", {path(0): case(0, " edited")}, author="contributor")
+    found = calls(kb, bot, kb.payloads.pull_request_event(REPO, number, "synchronize"))
+    assert found == Counter({"pulls/list-files": 1, "graphql": 1, "checks/create": 1, "issues/update-comment": 1})
     assert conclusions(kb, "pr") == ["success"] and len(kb.issue_comments(REPO, number)) == 1
 
 

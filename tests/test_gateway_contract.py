@@ -245,6 +245,21 @@ def test_reading_blobs_in_a_batch(world: World) -> None:
     assert remote.read_blobs(gw, wanted) == {blob_sha(t): t for t in (*texts, binary, latin1, replacement)}
 
 
+def test_a_pull_request_read_with_blobs_is_the_same_as_read_alone(world: World) -> None:
+    gw = world.gateway
+    number, _ = feature_pull(world, author=BOT, labels=["area/kb: meta"])  # an App's bot: REST's login, "[bot]" and all
+    texts = [FEATURE["docs/a.md"] or b"", FEATURE["docs/new.md"] or b""]
+    pull, found = gw.pull_request_and_blobs(number, [blob_sha(t) for t in texts] + [NO_SHA])
+    assert (pull, found) == (gw.pull_request(number), gw.read_blobs([blob_sha(t) for t in texts]))
+    assert pull.author == BOT and pull.labels == ("area/kb: meta",)
+    assert gw.pull_request_and_blobs(number, []) == (gw.pull_request(number), {})
+    world.close_pull(number)
+    assert gw.pull_request_and_blobs(number, [])[0] == gw.pull_request(number)
+    assert gw.pull_request(number).state == "closed"
+    with pytest.raises(NotFound):
+        gw.pull_request_and_blobs(MISSING, [blob_sha(t) for t in texts])
+
+
 def test_open_pull_requests_newest_first(world: World) -> None:
     gw = world.gateway
     first, _ = feature_pull(world)

@@ -57,6 +57,11 @@ class Gateway(Protocol):
         bytes. ``bot.github.remote.read_blobs`` completes such answers with ``read_blob``."""
         ...
 
+    def pull_request_and_blobs(self, number: int, shas: Sequence[str]) -> tuple[PullRequest, dict[str, BlobContent]]:
+        """``pull_request(number)`` and ``read_blobs(shas)`` in one request fewer (GitHub: the pull request
+        rides in the first blob query)."""
+        ...
+
     def read_file(self, path: str, ref: str) -> bytes | None:
         """A file at a branch or commit; None when the path, or the ref, is not there."""
         ...

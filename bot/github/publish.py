@@ -40,9 +40,12 @@ MAX_REMOVED_LABELS = 4  # one write each; the rest go on the next push (labels a
 MAX_REVIEW_WRITES = -(-MAX_ANNOTATIONS // ANNOTATION_BATCH) + 1 + 1 + MAX_NEW_LABELS + 1 + MAX_REMOVED_LABELS
 
 
-def finish_review(gateway: Gateway, number: int, head_sha: str, files: list[ChangedFile], plan: ReviewPlan, cfg: Config | None, cache: Cache) -> str:
-    """Publish a planned review unless the pull request moved on meanwhile. Shared by the App and Actions."""
-    fresh = gateway.pull_request(number)  # right before writing: a late worker must not overwrite a newer result
+def finish_review(gateway: Gateway, number: int, head_sha: str, files: list[ChangedFile], plan: ReviewPlan, cfg: Config | None, cache: Cache,
+                  fresh: PullRequest | None = None) -> str:
+    """Publish a planned review unless the pull request moved on meanwhile (``fresh``: as read just now,
+    else read here). Shared by the App and Actions."""
+    if fresh is None:
+        fresh = gateway.pull_request(number)  # right before writing: a late worker must not overwrite a newer result
     if fresh.head_sha != head_sha:
         return "stale"
     if fresh.state != "open":

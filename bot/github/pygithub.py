@@ -182,6 +182,25 @@ def _pull(data: dict[str, Any]) -> PullRequest:
     )
 
 
+# The fields of ``PullRequest`` in GraphQL's names (the first 100 labels: with as many, REST is asked for all).
+PULL_FIELDS = "number headRefOid headRefName baseRefName state merged isDraft author { __typename login } labels(first: 100) { nodes { name } }"
+
+
+def _graphql_pull(data: dict[str, Any]) -> PullRequest:
+    author = data.get("author") or {"__typename": "User", "login": "ghost"}  # a deleted account, as REST names it
+    return PullRequest(
+        number=data["number"],
+        head_sha=data["headRefOid"],
+        head_ref=data["headRefName"],
+        base_ref=data["baseRefName"],
+        state="open" if data["state"] == "OPEN" else "closed",  # REST says closed for MERGED too
+        merged=bool(data["merged"]),
+        draft=bool(data["isDraft"]),
+        labels=tuple(label["name"] for label in data["labels"]["nodes"]),
+        author=author["login"] + ("[bot]" if author["__typename"] == "Bot" else ""),  # REST's login of an App's bot
+    )
+
+
 def _check_run_info(data: dict[str, Any]) -> CheckRunInfo:
     output = data.get("output") or {}
     return CheckRunInfo(
@@ -271,21 +290,41 @@ class PyGithubGateway:
         """Blobs by sha, ``BLOBS_PER_QUERY`` to a GraphQL query (REST has no batch read). GraphQL gives a
         blob's ``text``, not its bytes: they are taken as exact only when the text's UTF-8 is as long as
         the blob, so a binary, truncated or not-UTF-8 blob comes back without data."""
+        return self._blob_queries(shas, None)[1]
+
+    @_translated
+    def pull_request_and_blobs(self, number: int, shas: Sequence[str]) -> tuple[PullRequest, dict[str, BlobContent]]:
+        """The pull request as it is now, asked for in the first blob query: one request less than
+        ``pull_request`` and ``read_blobs`` apart."""
+        pull, found = self._blob_queries(shas, number)
+        assert pull is not None
+        if len(pull.labels) >= 100:  # perhaps more than the query carries: REST lists them all
+            pull = self.pull_request(number)
+        return pull, found
+
+    def _blob_queries(self, shas: Sequence[str], number: int | None) -> tuple[PullRequest | None, dict[str, BlobContent]]:
         found: dict[str, BlobContent] = {}
+        pull = None
         wanted = list(dict.fromkeys(shas))
         owner, name = self.repo.split("/", 1)
-        for start in range(0, len(wanted), BLOBS_PER_QUERY):
+        for start in range(0, max(len(wanted), 1 if number is not None else 0), BLOBS_PER_QUERY):
             chunk = wanted[start : start + BLOBS_PER_QUERY]
             declared = "".join(f", $b{i}: GitObjectID!" for i in range(len(chunk)))
             fields = " ".join(f"b{i}: object(oid: $b{i}) {{ ... on Blob {{ byteSize isBinary isTruncated text }} }}" for i in range(len(chunk)))
-            query = f"query($owner: String!, $name: String!{declared}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
             variables: dict[str, Any] = {"owner": owner, "name": name} | {f"b{i}": sha for i, sha in enumerate(chunk)}
+            if number is not None and start == 0:
+                declared += ", $pull: Int!"
+                fields += f" pull: pullRequest(number: $pull) {{ {PULL_FIELDS} }}"
+                variables["pull"] = number
+            query = f"query($owner: String!, $name: String!{declared}) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
             repository = self._graphql(query, variables)["repository"] or {}
+            if number is not None and start == 0:
+                pull = _graphql_pull(repository["pull"])
             for i, sha in enumerate(chunk):
                 blob = repository.get(f"b{i}")
                 if blob and "byteSize" in blob:  # a commit or tree has no Blob fields
                     found[sha] = BlobContent(blob["byteSize"], _exact(blob))
-        return found
+        return pull, found
 
     def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """A read through GitHub's GraphQL API: its ``data``. A read is safe to send again, so a

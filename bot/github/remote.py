@@ -23,7 +23,7 @@ from bot.core import config as config_mod
 from bot.core import config_trust
 from bot.core.config import CONFIG_PATH, Config, ConfigError, ConfigMissing
 from bot.core.diff import added_file_text
-from bot.core.github_data import ChangedFile
+from bot.core.github_data import BlobContent, ChangedFile, PullRequest
 from bot.core.findings import CheckedFile
 from bot.core.index import Origin, Record
 from bot.core.linter import lint_file
@@ -162,16 +162,30 @@ def checked_paths(files: Iterable[ChangedFile], cfg: Config) -> list[ChangedFile
     return [f for f in files if f.status != "removed" and place(f.path, cfg).inside]
 
 
-def lint_changed(gateway: Gateway, files: list[ChangedFile], cfg: Config, head_sha: str) -> list[CheckedFile]:
+class Linted(NamedTuple):
+    results: list[CheckedFile]
+    pull: PullRequest | None  # the pull request as read with the blobs, when it was
+
+
+def lint_changed(gateway: Gateway, files: list[ChangedFile], cfg: Config, head_sha: str, number: int | None = None) -> Linted:
     """Lint each changed file under the case studies, reading as little as possible: an added file
-    from its patch, every other one (modified, renamed, an asset's size) in one batch of blob reads."""
+    from its patch, every other one (modified, renamed, an asset's size) in one batch of blob reads.
+    With the pull request's ``number``, a batch read also brings the pull request as it is now (what
+    publishing checks the head against), saving that request."""
     texts: dict[str, bytes] = {}
     for f in files:
         if f.status == "added" and place(f.path, cfg).is_markdown:
             text = added_file_text(f.patch)
             if text is not None:
                 texts[f.path] = text.encode("utf-8")
-    blobs = gateway.read_blobs([f.sha for f in files if f.path not in texts and f.sha]) if len(texts) < len(files) else {}
+    blobs: dict[str, BlobContent] = {}
+    pull = None
+    if len(texts) < len(files):
+        wanted = [f.sha for f in files if f.path not in texts and f.sha]
+        if number is not None:
+            pull, blobs = gateway.pull_request_and_blobs(number, wanted)
+        else:
+            blobs = gateway.read_blobs(wanted)
     sizes: dict[str, int] | None = None
     results = []
     for f in files:
@@ -188,7 +202,7 @@ def lint_changed(gateway: Gateway, files: list[ChangedFile], cfg: Config, head_s
         if data is None:  # binary, cut short, not UTF-8, or without a sha (e.g. a submodule): read it alone
             data = gateway.read_blob(f.sha) if f.sha and found is not None else gateway.read_file(f.path, head_sha)
         results.append(lint_file(p.path, data, cfg))
-    return results
+    return Linted(results, pull)
 
 
 def read_blobs(gateway: Gateway, shas: Iterable[str]) -> dict[str, bytes]:

@@ -109,13 +109,15 @@ def _review_at(ctx: Context, number: int, head_sha: str | None = None, base_ref:
     cfg = None
     try:
         cfg = review_config(gw, files, head_sha, base_ref, ctx.cache)
-        results = lint_changed(gw, checked_paths(files, cfg), cfg, head_sha)
-        plan = review_mod.plan(ReviewInput(head_sha, tuple(files), tuple(results), cfg))
+        linted = lint_changed(gw, checked_paths(files, cfg), cfg, head_sha, number)
+        plan = review_mod.plan(ReviewInput(head_sha, tuple(files), tuple(linted.results), cfg))
     except ConfigMissing:
         return Reviewed("ignored: no config", head_sha)
     except ConfigError as exc:
-        plan = review_mod.plan_config_error(head_sha, str(exc))
-    return Reviewed(finish_review(gw, number, head_sha, files, plan, cfg, ctx.cache), head_sha)
+        plan, linted = review_mod.plan_config_error(head_sha, str(exc)), None
+    # A pull request read with the blobs is as fresh as one read now: only the lint, milliseconds, came between.
+    fresh = linted.pull if linted is not None else None
+    return Reviewed(finish_review(gw, number, head_sha, files, plan, cfg, ctx.cache, fresh=fresh), head_sha)
 
 
 @router.register(SWEEP_EVENT, REVIEW, key=pr_key(("pull_request", "number")), work=REVIEW, internal=True)

@@ -19,7 +19,7 @@ from bot.service.store import Delivery
 
 SAFE_SHARE = 0.75  # stop writing once the lease has gone this long without a renewal (the rest is margin)
 READS = frozenset({
-    "repo", "pull_request", "changed_files", "read_blob", "read_blobs", "read_file", "tree", "default_branch", "branch_sha",
+    "repo", "pull_request", "changed_files", "read_blob", "read_blobs", "pull_request_and_blobs", "read_file", "tree", "default_branch", "branch_sha",
     "permission", "open_pulls", "check_runs", "issue_comments", "review_comments", "find_open_pull",
 })
 

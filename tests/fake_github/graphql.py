@@ -7,7 +7,7 @@ executes it over the fake's state. A query the schema subset does not allow is a
 GitHub answers it (200 with ``errors``) and recorded as a violation, which fails the test.
 
 What GitHub does and the fake copies: a missing repository is ``data.repository: null`` with a
-``NOT_FOUND`` error; an ``object(oid:)`` that is not there is ``null``; a blob's ``text`` is
+``NOT_FOUND`` error, and so is a missing ``pullRequest(number:)``; an ``object(oid:)`` that is not there is ``null``; a blob's ``text`` is
 its UTF-8 (bytes that are not UTF-8 replaced), null for a binary blob (git's test: a NUL in
 the first 8,000 bytes), and cut at ``TEXT_LIMIT`` bytes with ``isTruncated``.
 """
@@ -85,7 +85,21 @@ class _Root:
         repo = self.fake.repos.get(f"{owner}/{name}".lower())
         if repo is None:
             raise NotFoundError(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
-        return {"object": lambda info, oid=None, expression=None: _blob(repo, oid)}
+        return {"object": lambda info, oid=None, expression=None: _blob(repo, oid),
+                "pullRequest": lambda info, number: _pull(repo, number)}
+
+
+def _pull(repo: Any, number: int) -> dict[str, Any]:
+    pr = repo.pulls.get(number)
+    if pr is None:
+        raise NotFoundError(f"Could not resolve to a PullRequest with the number of {number}.")
+    # GraphQL names a GitHub App's bot without REST's "[bot]" suffix, and a merged pull request MERGED
+    author = {"__typename": "Bot", "login": pr.user.removesuffix("[bot]")} if pr.user.endswith("[bot]") else {"__typename": "User", "login": pr.user}
+    return {
+        "number": pr.number, "headRefOid": repo.head_sha(pr), "headRefName": pr.head, "baseRefName": pr.base,
+        "state": "MERGED" if pr.merged else pr.state.upper(), "merged": pr.merged, "isDraft": pr.draft, "author": author,
+        "labels": lambda info, first=None, **_: {"nodes": [{"name": label.name} for label in pr.labels[:first]]},
+    }
 
 
 def _blob(repo: Any, oid: str | None) -> dict[str, Any] | None:

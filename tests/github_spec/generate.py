@@ -121,9 +121,15 @@ WEBHOOK_DEFINITIONS = [
 # a query asking for anything more fails validation in the fake GitHub until it is added here.
 GRAPHQL_FIELDS = {
     "Query": ["repository"],
-    "Repository": ["object"],
+    "Repository": ["object", "pullRequest"],
     "GitObject": ["oid"],
     "Blob": ["byteSize", "isBinary", "isTruncated", "oid", "text"],
+    "PullRequest": ["author", "baseRefName", "headRefName", "headRefOid", "isDraft", "labels", "merged", "number", "state"],
+    "LabelConnection": ["nodes"],
+    "Label": ["name"],
+    "Actor": ["login"],
+    "User": ["login"],  # the kinds of Actor a pull request's author is
+    "Bot": ["login"],
 }
 GRAPHQL_DIRECTIVES = ("include", "skip", "deprecated")
 
@@ -523,6 +529,7 @@ def build_graphql(source: dict[str, Any], version: str) -> dict[str, Any]:
                 pending += [_type_name(arg["type"]) for arg in field["args"]]
         out["fields"] = fields
         out["inputFields"] = None if source_type.get("inputFields") is None else [_strip(f) for f in source_type["inputFields"]]
+        pending += [_type_name(f["type"]) for f in out["inputFields"] or ()]  # an argument's input type names others
         out["enumValues"] = None if source_type.get("enumValues") is None else [
             {"name": v["name"], "description": None, "isDeprecated": v["isDeprecated"], "deprecationReason": v["deprecationReason"]}
             for v in source_type["enumValues"]
