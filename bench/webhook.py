@@ -14,7 +14,9 @@ measures every peer the goal names, side by side:
   * open loop:   500 deliveries a second on a fixed schedule (at most 50 in flight);
 
 each on SQLite and, when a PostgreSQL server can be started (``.ci/postgres.sh``),
-on PostgreSQL. For each it prints p50/p99/max acknowledgement latency, p99 as a
+on PostgreSQL; and, as the floor, each load answered by a bare WSGI app under the same
+gunicorn on the same CPU (``bench/bare_wsgi.py``: what the server and the sender cost
+without the bot). For each it prints p50/p99/max acknowledgement latency, p99 as a
 share of the 50 ms goal, non-2xx answers, and whether every delivery was processed
 exactly once: recorded once, finished ``done`` (reviewed, or superseded by a later
 delivery of the same pull request), each pull request's last delivery reviewed by
@@ -151,7 +153,7 @@ def deliveries(fake: FakeGitHub, repo: str, numbers: list[int], count: int, seed
     return out, unique
 
 
-def wait_for_gunicorn(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_gunicorn(port: int, proc: subprocess.Popen, timeout: float = 60, path: str = "/healthz") -> None:
     """Until every worker answers /healthz: gunicorn's master listens before its workers have booted."""
     import http.client
 
@@ -161,8 +163,8 @@ def wait_for_gunicorn(port: int, proc: subprocess.Popen, timeout: float = 60) ->
             raise SystemExit(f"gunicorn exited with status {proc.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            healthy = healthy + 1 if conn.getresponse().status == 200 else 0
+            conn.request("GET", path)
+            healthy = healthy + 1 if conn.getresponse().status in (200, 202) else 0
             conn.close()
         except OSError:
             time.sleep(0.1)
@@ -286,6 +288,32 @@ def run(scenario: Scenario, args: argparse.Namespace, cluster, tmp: Path, index:
         }
 
 
+def run_floor(rate: float, args: argparse.Namespace, tmp: Path, index: int) -> dict:
+    """The same deliveries, sender, gunicorn and CPU, answered by ``bench/bare_wsgi.py``: the floor."""
+    with FakeGitHub() as fake:
+        jobs, unique = deliveries(fake, "bench/floor", seed(fake, "bench/floor", args.pulls), args.deliveries)
+    jobs_file = tmp / f"jobs-{index}.jsonl"
+    jobs_file.write_text("".join(json.dumps(j) + "\n" for j in jobs))
+    port = free_port()
+    bot_cpus, other_cpus = (set(), set()) if args.no_pin else _split_cpus()
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--worker-class", "gthread",
+                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--chdir", str(REPO / "bench"), "bare_wsgi:app"]
+    proc = subprocess.Popen(gunicorn, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, bot_cpus)) if bot_cpus else None)
+    if other_cpus:
+        os.sched_setaffinity(0, other_cpus)
+    try:
+        wait_for_gunicorn(port, proc, path="/")
+        client = subprocess.Popen([sys.executable, "-c", CLIENT, "127.0.0.1", str(port), str(jobs_file), str(args.concurrency), "0", "1", str(rate)],
+                                  stdout=subprocess.PIPE, text=True)
+        results = json.loads(client.communicate()[0])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {"scenario": Scenario("floor", rate), "results": results, "latencies": sorted(r[0] * 1000 for r in results), "unique": unique,
+            "verdict": None, "cpus": (sorted(bot_cpus) or "any", sorted(other_cpus) or "any")}
+
+
 def exactly_once(fake: FakeGitHub, repo: str, numbers: list[int], rows: list[dict], unique: int) -> dict:
     """Recorded once, finished done, and each pull request with one check run of the bot on its head and one summary."""
     runs: dict[str, int] = {}
@@ -319,6 +347,10 @@ def report(out: dict, args: argparse.Namespace) -> None:
     p50, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
     non_2xx = sum(1 for r in out["results"] if not 200 <= r[1] < 300)
     load = f"{s.rate:g}/s fixed" if s.rate else f"{args.concurrency} in flight"
+    if v is None:  # the floor: nothing is recorded or processed
+        print(f"{STORES[s.store]:<10} {load:<14} {p50:>7.1f} {p99:>7.1f} {lat[-1]:>7.1f} {p99 / GOAL_MS:>6.2f}x {non_2xx:>7} {'-':>5}  "
+              "gunicorn and the sender alone: a WSGI app that reads the body and answers 202", flush=True)
+        return
     print(f"{STORES[s.store]:<10} {load:<14} {p50:>7.1f} {p99:>7.1f} {lat[-1]:>7.1f} {p99 / GOAL_MS:>6.2f}x {non_2xx:>7} "
           f"{('yes' if v['ok'] else 'NO'):>5}  {v['finished']}/{out['unique']} done ({v['first_try']} at the first attempt), "
           f"{len(v['pulls_without_run'])} PRs without a check run, {v['duplicate_runs']} duplicate runs, "
@@ -331,7 +363,7 @@ def report(out: dict, args: argparse.Namespace) -> None:
               f"{v['last_not_reviewed']}; log kept in {out['kept']}")
 
 
-STORES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+STORES = {"floor": "floor", "sqlite": "SQLite", "postgres": "PostgreSQL"}
 GOAL_MS = 50.0
 
 
@@ -359,6 +391,7 @@ def main() -> None:
     parser.add_argument("--sweep", type=float, default=900.0,
                         help="CHALLENGE_BOT_SWEEP_INTERVAL (the default, as in production: one sweep as the worker starts; 0: none)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-floor", action="store_true", help="leave out the floor (gunicorn with a bare WSGI app, no bot)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rates = [args.rate] if args.rate is not None else [0.0, 500.0]
@@ -369,13 +402,14 @@ def main() -> None:
             raise SystemExit(f"no PostgreSQL: {reason}")
         print(f"PostgreSQL left out: {reason}")
         stores = ["sqlite"]
-    scenarios = [Scenario(store, rate) for store in stores for rate in rates] * args.runs
+    floors = [] if args.no_floor else [Scenario("floor", rate) for rate in rates]
+    scenarios = floors + [Scenario(store, rate) for store in stores for rate in rates] * args.runs
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(Cluster(durable=True)) if "postgres" in stores else None
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         header = False
         for index, scenario in enumerate(scenarios):
-            out = run(scenario, args, cluster, tmp, index)
+            out = run_floor(scenario.rate, args, tmp, index) if scenario.store == "floor" else run(scenario, args, cluster, tmp, index)
             if not header:
                 bot, other = out["cpus"]
                 print(f"{args.deliveries} deliveries ({out['unique']} unique, {args.deliveries - out['unique']} redeliveries) over "

@@ -255,3 +255,19 @@ def test_a_body_shorter_than_its_content_length_fails_the_signature(app):
     cut = whole[:10]  # the connection broke: fewer bytes than announced
     assert _raw_post(app, cut, str(len(whole)), signed=whole) == ("401 Unauthorized", {"error": "missing or invalid X-Hub-Signature-256"})
     assert _raw_post(app, whole, str(len(whole))) == ("200 OK", {"status": "pong"})
+
+
+def test_a_bug_behind_another_page_is_a_500_in_json_and_logged(client, app, capsys):
+    class Broken:
+        location = "sqlite:broken"
+
+        def counts(self):
+            raise KeyError("a bug")
+
+    app.extensions["challenge_bot"].store = Broken()
+    response = client.get("/healthz")
+    assert (response.status_code, response.json) == (500, {"error": "internal error"})
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [(e["msg"], e["status"], "KeyError: 'a bug'" in e["traceback"]) for e in logged] == [("internal error", 500, True)]
+    assert (client.get("/nowhere").status_code, client.get("/nowhere").json) == (
+        404, {"error": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."})
