@@ -72,13 +72,15 @@ def service(fake: FakeGitHub, db: str) -> Iterator:
 
 @contextmanager
 def per_file_reads() -> Iterator[None]:
-    """The bot before batches: every blob it needs read with a REST call of its own."""
-    real = pygithub.PyGithubGateway.read_blobs
-    pygithub.PyGithubGateway.read_blobs = lambda self, shas: {}  # type: ignore[method-assign,assignment]
+    """The bot before batches: every blob it needs read with a REST call of its own, the pull request too."""
+    gateway = pygithub.PyGithubGateway
+    real = gateway.read_blobs, gateway.pull_request_and_blobs
+    gateway.read_blobs = lambda self, shas: {}  # type: ignore[method-assign,assignment]
+    gateway.pull_request_and_blobs = lambda self, number, shas: (self.pull_request(number), {})  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
-        pygithub.PyGithubGateway.read_blobs = real  # type: ignore[method-assign]
+        gateway.read_blobs, gateway.pull_request_and_blobs = real  # type: ignore[method-assign]
 
 
 class NoMemory:
