@@ -9,8 +9,9 @@ deliveries (the workers') runs them in a thread of its own, ``PASSIVE`` (they
 wait for no writer), at the lowest CPU priority. A web process only records and
 never checkpoints: on its core a page copy would delay acknowledgements (p99 at
 50 in flight rose from 38–49 to 49–59 ms with it). One connection per thread, so
-threads and gunicorn worker processes on the same host share the file. Writers queue on a lock and a
-``flock`` rather than SQLite's busy handler, which sleeps in growing steps.
+threads and gunicorn worker processes on the same host share the file. Writers
+queue on a lock and a ``flock`` rather than SQLite's busy handler, which sleeps
+in growing steps.
 The schema version is SQLite's ``user_version``; upgrades run inside one
 ``BEGIN IMMEDIATE`` transaction, so processes starting together apply each
 step once. Other processes' records are seen by polling (no push on SQLite).
@@ -91,7 +92,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 RECALL_BATCH = 500  # keys per query (SQLite caps a statement's parameters)
-CHECKPOINT_EVERY = 1.0  # seconds between a writing process's checkpoints of the log
+CHECKPOINT_EVERY = 1.0  # seconds between a claiming process's checkpoints of the log
 
 
 class SQLiteStore:
