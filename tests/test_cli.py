@@ -352,3 +352,44 @@ def test_changed_since_checks_what_changed_or_everything_when_the_rules_change(r
     assert (code, err) == (1, "[*] 2 fixable with `challenge-bot check --fix`.\nFound 2 errors (2 files checked).\n")
     assert [line.split(":")[0] for line in out.splitlines()] == ["case_studies/meta/old.md", "case_studies/meta/old.md"]
     assert run("check", "--changed-since", "nonexistent-ref")[0] == 2
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`challenge-bot rules --markdown | head -1`: the pipe closes before the text is written."""
+    script = "import sys; from bot.cli.main import main; sys.exit(main(['rules', '--markdown']) or main(['rules', '--markdown']))"
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(15) == b"# challenge-bot"  # the first bytes arrive; then the reader is gone
+    proc.stdout.close()
+    with proc.stderr:
+        assert (proc.wait(30), proc.stderr.read()) == (1, b"")
+
+
+def _choices(parser) -> list[str]:
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return list(sub.choices)
+
+
+def test_the_github_commands_are_built_only_when_no_local_command_is_named():
+    from bot.cli.main import LOCAL_COMMANDS, build_parser
+
+    everything = _choices(build_parser())
+    assert set(LOCAL_COMMANDS) < set(everything) and "doctor" in everything and "serve" in everything
+    assert set(_choices(build_parser(["--config", "check", "check", "x.md"]))) == LOCAL_COMMANDS  # --config takes a value
+    assert _choices(build_parser(["doctor"])) == everything
+    assert _choices(build_parser(["--version"])) == everything
+    assert _choices(build_parser(["nonsense"])) == everything  # the error lists every command
+
+
+def test_help_is_as_wide_as_argparse_makes_it(monkeypatch, capsys):
+    """The width is found without shutil, and comes out as shutil's would."""
+    import argparse
+
+    from bot.cli.main import build_parser
+
+    monkeypatch.setenv("COLUMNS", "52")
+    ours = build_parser().format_help()
+    plain = build_parser()
+    plain._get_formatter = lambda: argparse.HelpFormatter(prog=plain.prog)  # argparse's own: width from shutil
+    assert ours == plain.format_help()
+    assert max(len(line) for line in ours.splitlines()) <= 50

@@ -252,3 +252,20 @@ def test_a_run_does_not_build_the_schema_or_import_jsonschema(repo):
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)
     assert result.stdout == "[] 0\n", result.stderr
+
+
+def test_the_validator_s_exceptions_take_what_fastjsonschema_s_take():
+    """The generated validator raises bot.core.schema_errors' classes the way fastjsonschema raises its own."""
+    import inspect
+
+    import fastjsonschema
+
+    from bot.core import schema_errors
+
+    for name in ("JsonSchemaValueException", "JsonSchemaValuesException"):
+        theirs, ours = getattr(fastjsonschema, name), getattr(schema_errors, name)
+        assert list(inspect.signature(ours.__init__).parameters) == list(inspect.signature(theirs.__init__).parameters)
+        assert [p.default for p in inspect.signature(ours.__init__).parameters.values()] == [
+            p.default for p in inspect.signature(theirs.__init__).parameters.values()]
+    assert config_validator.JsonSchemaValueException is schema_errors.JsonSchemaValueException
+    assert "fastjsonschema" not in config_schema.validator_code().split('"""', 2)[2]  # nothing of it at run time

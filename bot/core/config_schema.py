@@ -338,7 +338,14 @@ def _for_validation(schema: dict[str, Any]) -> dict[str, Any]:
 
 def validator_code() -> str:
     """``bot/core/config_validator.py``: ``SCHEMA`` compiled to Python by fastjsonschema."""
-    import fastjsonschema  # only to generate; the generated module needs just its exception class
+    import fastjsonschema  # only to generate; the generated module needs just its exception classes
 
     code = fastjsonschema.compile_to_code(_for_validation(SCHEMA), use_default=False, use_formats=False)
-    return VALIDATOR_HEADER + code.rstrip("\n") + "\n"
+    if code.count(_THEIR_ERRORS) != 1:
+        raise RuntimeError(f"fastjsonschema {fastjsonschema.VERSION} no longer writes {_THEIR_ERRORS!r}: see bot/core/schema_errors.py")
+    return VALIDATOR_HEADER + code.replace(_THEIR_ERRORS, _OUR_ERRORS).rstrip("\n") + "\n"
+
+
+# The generated code's import of its two exception classes, and where they are taken from instead.
+_THEIR_ERRORS = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException"
+_OUR_ERRORS = "from bot.core.schema_errors import JsonSchemaValueException, JsonSchemaValuesException"

@@ -8,7 +8,7 @@ Regenerate with `challenge-bot config --validator > bot/core/config_validator.py
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+from bot.core.schema_errors import JsonSchemaValueException, JsonSchemaValuesException
 
 
 REGEX_PATTERNS = {
