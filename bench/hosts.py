@@ -179,7 +179,8 @@ def run(label: str, target: str, fake: FakeGitHub, repo: str, numbers: list[int]
         "CHALLENGE_BOT_LOG_LEVEL": "INFO",
     }
     load_before = os.getloadavg()[0]
-    log = open(tmp / f"{label}.log", "wb")  # noqa: SIM115 - a file, not a pipe: a full pipe would stall the bot
+    LOGS[label] = str(tmp / f"{label}.log")
+    log = open(LOGS[label], "wb")  # noqa: SIM115 - a file, not a pipe: a full pipe would stall the bot
     hosts = [start_host(chr(ord("A") + i), env, log, args.web_processes) for i in range(hosts_count)]
     try:
         for host in hosts:
@@ -250,12 +251,23 @@ def report(label: str, hosts: list[Host], results: list, heads: dict[str, tuple[
     violations = fake.unexpected_violations()
     if violations:
         print(f"  spec violations: {len(violations)}")
+    wrong = sorted(n for n, _ in heads.values() if sum(1 for c in fake.issue_comments(repo, n) if c.body.startswith(messages.SUMMARY_MARKER)) != 1)
+    wrong += sorted(n for n, sha in heads.values() if runs.get(sha, 0) != 1 and n not in wrong)
+    if wrong:  # keep what happened, to find out why
+        keep = REPO / "bench" / ".cache" / "hosts-logs"
+        keep.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        log_path = Path(LOGS[label])
+        (keep / f"{stamp}.log").write_bytes(log_path.read_bytes())
+        (keep / f"{stamp}.rows.json").write_text(json.dumps([r | {"payload": None} for r in rows], default=str, indent=1))
+        print(f"  NOT exactly once for pull requests {wrong}; log kept in {keep / (stamp + '.log')}")
     sys.stdout.flush()
 
 
 args_web = 2
 args_rate = 100.0
 CALLS_BEFORE: dict[str, int] = {}
+LOGS: dict[str, str] = {}  # each run's log file, kept when a pull request was not handled exactly once
 
 
 def main() -> None:
