@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import logging
+import threading
 
 from bot.core.github_data import GatewayError, NotFound, RateLimited, TransientError
 from bot.github.pygithub import AppGateways, EtagCache, PyGithubGateway, TokenGateways, retry_policy
@@ -198,3 +199,42 @@ def test_a_request_refused_again_and_again_gives_up_after_a_few_waits(fake_githu
     with pytest.raises(RateLimited) as raised:
         gateway.pull_request(1)
     assert (raised.value.status, clock.slept, fake_github.count("pulls/get")) == (429, [1, 1, 1], 4)
+
+
+# --- threads ------------------------------------------------------------------------------------------
+
+
+def test_threads_sharing_an_installations_client_each_get_their_own_answer(fake_github: FakeGitHub, gw: PyGithubGateway) -> None:
+    """The worker threads share one client per installation. Here thread A is held between handing
+    PyGithub its request and reading the answer while thread B makes a whole request of its own:
+    each must still get the answer to its own request (before, A was sent B's and got B's answer)."""
+    fake_github.create_branch(REPO_NAME, "second")
+    fake_github.commit(REPO_NAME, "second", {"b.md": "b\n"})
+    fake_github.open_pull_request(REPO_NAME, "second")
+    requester = gw._requester
+    connection_class = requester._Requester__connectionClass
+    a_waits, b_done = threading.Event(), threading.Event()
+
+    class HoldingA(connection_class):  # type: ignore[valid-type,misc]
+        def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            super().request(*args, **kwargs)
+            if threading.current_thread().name == "A":
+                a_waits.set()
+                assert b_done.wait(10)
+
+    requester._Requester__connectionClass = HoldingA
+    requester._Requester__connection = None  # the next request makes the shared connection, of that class
+    got: dict[str, int] = {}
+
+    def read(number: int) -> None:
+        got[threading.current_thread().name] = gw.pull_request(number).number
+
+    a = threading.Thread(target=read, args=(1,), name="A")
+    a.start()
+    assert a_waits.wait(10)
+    b = threading.Thread(target=lambda: (read(2), b_done.set()), name="B")
+    b.start()
+    b.join(10)
+    a.join(10)
+    assert got == {"A": 1, "B": 2}
+    assert [r.path.rsplit("/", 1)[1] for r in fake_github.requests_of("pulls/get")] == ["2", "1"]

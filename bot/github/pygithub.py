@@ -21,7 +21,7 @@ from urllib.parse import quote
 import jwt
 import requests
 from github import Auth, Github, GithubException, GithubIntegration
-from github.Requester import Requester
+from github.Requester import Requester, RequestsResponse
 from urllib3.util.retry import Retry
 
 from bot.core.github_data import (
@@ -115,6 +115,22 @@ def gate_requests(requester: Requester, gate: RateGate) -> None:
             super().__init__(*args, **kwargs)
             self.adapter = GatedAdapter(gate, max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size)
             self.session.mount(f"{self.protocol}://", self.adapter)
+            self.pending = threading.local()
+
+        # PyGithub keeps one connection object per client and stores a request on it between
+        # request() and getresponse(). The worker threads share an installation's client, so a
+        # thread could send another's request and read its answer: a review was once handed the
+        # list of another call, and a write could go out twice while another never went. Each
+        # thread keeps its own request here; the session's pool is safe to share.
+        def request(self, verb: str, url: str, input: Any, headers: dict[str, str], stream: bool = False) -> None:  # noqa: A002 - PyGithub's name
+            self.pending.call = (verb, url, input, headers)
+
+        def getresponse(self) -> RequestsResponse:
+            verb, url, data, headers = self.pending.call
+            send = getattr(self.session, verb.lower())
+            answer = send(f"{self.protocol}://{self.host}:{self.port}{url}", headers=headers, data=data, timeout=self.timeout,
+                          verify=self.verify, allow_redirects=False)
+            return RequestsResponse(answer)
 
     setattr(requester, name, Gated)
 
