@@ -86,3 +86,13 @@ def checkout(root: Path, files: dict[str, bytes], changes: dict[str, str] | None
         git(root, "add", "-A")
         git(root, "commit", "-qm", "pull request")
     return root
+
+
+class Clock:
+    """A clock moved by hand (``clock.now += 61``): leases run out when a test says so."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

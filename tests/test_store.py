@@ -10,14 +10,7 @@ import sqlite3
 import pytest
 
 from bot.service.store import LEASE_SECONDS, DeliveryStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from helpers import Clock
 
 
 @pytest.fixture

@@ -15,17 +15,10 @@ import pytest
 import pgcluster
 from bot.service.store import SQLiteStore, Store, StoreError, open_store, sqlite
 from bot.service.store.contract import FINISHED, SWEEP_LEASE
+from helpers import Clock
 
 cluster = pgcluster.cluster_fixture()
 LEASE = 60.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
