@@ -9,7 +9,6 @@ the check run and review comments on its line. The check job itself makes no ann
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bot.core.config import load
 from bot.core.linter import lint_text
 from fakes import base_files
 from helpers import GOOD, checkout
-from test_actions_e2e import TOKEN
+from test_actions_e2e import actions_env  # noqa: F401 - a fixture
 from test_app_e2e import REPO_NAME, open_pr
 from test_handlers import BROKEN
 
@@ -71,16 +70,11 @@ def test_the_app_shows_each_finding_where_the_reporter_says(fake_github, bot, tm
 
 
 @pytest.mark.parametrize("reporter", sorted(EXPECTED))
-def test_actions_show_each_finding_where_the_reporter_says_and_only_once(fake_github, tmp_path, monkeypatch, capsys, reporter):
+def test_actions_show_each_finding_where_the_reporter_says_and_only_once(fake_github, tmp_path, monkeypatch, capsys, actions_env, reporter):
     files = _files(reporter)
     fake_github.create_repo(REPO_NAME, files=files)
     number = open_pr(fake_github, {PATH: TEXT})
-    fake_github.add_token(TOKEN)
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps(fake_github.payloads.workflow_run_completed_event(REPO_NAME, number, conclusion="failure")[1]))
-    for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO_NAME, "GITHUB_API_URL": fake_github.base_url, "GITHUB_EVENT_PATH": str(event)}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    actions_env(fake_github, fake_github.payloads.workflow_run_completed_event(REPO_NAME, number, conclusion="failure"))
 
     # The check job, as action.yml runs it: text on the log, the result for the report, no workflow commands.
     monkeypatch.chdir(checkout(tmp_path / "pull", files, {PATH: TEXT}))
@@ -95,17 +89,12 @@ def test_actions_show_each_finding_where_the_reporter_says_and_only_once(fake_gi
     assert _seen(fake_github, number) == _expected(reporter, tmp_path / "default")
 
 
-def test_the_footer_names_only_the_commands_something_answers(fake_github, tmp_path, monkeypatch, capsys):
+def test_the_footer_names_only_the_commands_something_answers(fake_github, tmp_path, monkeypatch, capsys, actions_env):
     """Actions without the comment-commands workflow answer no command: the summary names none."""
     files = _files("suggestions")
     fake_github.create_repo(REPO_NAME, files=files)
     number = open_pr(fake_github, {PATH: GOOD})
-    fake_github.add_token(TOKEN)
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps(fake_github.payloads.workflow_run_completed_event(REPO_NAME, number)[1]))
-    for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO_NAME, "GITHUB_API_URL": fake_github.base_url, "GITHUB_EVENT_PATH": str(event)}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    actions_env(fake_github, fake_github.payloads.workflow_run_completed_event(REPO_NAME, number))
     monkeypatch.chdir(checkout(tmp_path / "pull", files, {PATH: GOOD}))
     monkeypatch.setenv("GITHUB_SHA", fake_github.branch_sha(REPO_NAME, "contrib"))
     assert main(["check", "--changed-since", "HEAD^1", "--result", str(tmp_path / "result.json")]) == 0
