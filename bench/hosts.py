@@ -230,7 +230,8 @@ def report(label: str, hosts: list[Host], results: list, heads: dict[str, tuple[
     non_2xx = sum(1 for r in results if not 200 <= r[1] < 300)
     runs = Counter(run.head_sha for run in fake.check_runs(repo))
     reviews = Counter(runs.get(sha, 0) for _, sha in heads.values())
-    comments = Counter(sum(1 for c in fake.issue_comments(repo, n) if c.body.startswith(messages.SUMMARY_MARKER)) for n, _ in heads.values())
+    summaries = {n: sum(1 for c in fake.issue_comments(repo, n) if c.body.startswith(messages.SUMMARY_MARKER)) for n, _ in heads.values()}
+    comments = Counter(summaries.values())
     attempts = Counter(row["attempts"] for row in rows)
     outcomes = Counter(row["outcome"] for row in rows)
     print(f"{label}: {len(hosts)} host(s) x (gunicorn {args_web} gthread(8) + 2 x challenge-bot worker (4 threads)); "
@@ -251,8 +252,7 @@ def report(label: str, hosts: list[Host], results: list, heads: dict[str, tuple[
     violations = fake.unexpected_violations()
     if violations:
         print(f"  spec violations: {len(violations)}")
-    wrong = sorted(n for n, _ in heads.values() if sum(1 for c in fake.issue_comments(repo, n) if c.body.startswith(messages.SUMMARY_MARKER)) != 1)
-    wrong += sorted(n for n, sha in heads.values() if runs.get(sha, 0) != 1 and n not in wrong)
+    wrong = sorted(n for n, sha in heads.values() if summaries[n] != 1 or runs.get(sha, 0) != 1)
     if wrong:  # keep what happened, to find out why
         keep = REPO / "bench" / ".cache" / "hosts-logs"
         keep.mkdir(parents=True, exist_ok=True)
