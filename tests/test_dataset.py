@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import jsonschema
@@ -12,7 +14,7 @@ from bot.core import dataset, fixer, footer, ids
 from bot.core.config_model import Tag
 from bot.core.ids import Redirect, Redirects
 from bot.core.index import Origin, Record
-from bot.core.linter import lint_file, lint_index, plan_index
+from bot.core.linter import lint_file, lint_index, plan_index, published_ids
 from conftest import REPO
 from helpers import GOOD
 
@@ -223,6 +225,33 @@ def test_index_csv_is_one_row_per_case_study(cfg):
         "PC-0003,huggingface,IDEFICS-80B (Hugging Face M4),case_studies/huggingface/c.md,Gamma,Gamma went wrong.,loss-spikes rollback,,\n"
         'PC-0002,bloomberg,BloombergGPT (Bloomberg),case_studies/bloomberg/b.md,Beta [draft],"Says ""no"", then stops.",loss-spikes,PC-0001,https://a.org/x https://b.org/y\n'
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "", "a,b", 'say "no"', '"', "two\nlines", "lone\rreturn", "crlf\r\nend", " spaced ", "ü – ×", "a,\"b\"\nc"],
+)
+def test_index_csv_quotes_what_a_csv_reader_needs_quoted(cfg, text):
+    record = B._replace(title=text or "Beta", summary=text, sources=(text,) if text else ())
+    rows = list(csv.reader(io.StringIO(dataset.render_csv([record], cfg), newline="")))
+    assert rows[1][4:6] + rows[1][8:] == [text or "Beta", text, text]
+    if "\r" not in text:  # the csv module leaves a lone carriage return unquoted; its reader then refuses the file
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        assert dataset.render_csv([record], cfg) == out.getvalue()
+
+
+def test_published_ids_of_a_current_index_are_read_from_the_records(cfg):
+    twin = C._replace(path="case_studies/huggingface/twin.md", title="Gamma twin", id="PC-0001")  # a duplicate id: CS403
+    unnumbered = B._replace(path="case_studies/bloomberg/none.md", id="")
+    records = [A, B, C, twin, unnumbered]
+    current = dataset.render_json(records, cfg)
+    assert published_ids(current, current, records, cfg) == ids.published(current) == {
+        "PC-0001": "case_studies/huggingface/twin.md", "PC-0002": "case_studies/bloomberg/b.md", "PC-0003": "case_studies/huggingface/c.md",
+    }
+    stale = current.replace('"PC-0002"', '"PC-0009"')
+    assert published_ids(stale, current, records, cfg) == ids.published(stale)
+    assert published_ids(None, current, records, cfg) == {}
 
 
 # --- the schema ----------------------------------------------------------------------------------

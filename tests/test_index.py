@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.core import index
@@ -173,3 +175,35 @@ def test_markers_count_only_on_lines_of_their_own(cfg):
     )
     assert replace_block(readme, "x", cfg) == readme.replace("start -->\nold\n  <!--", "start -->\nx\n\n<!--")
     assert index.marker_line(readme, cfg) == 2
+
+
+@pytest.mark.parametrize(
+    ("around", "counts"),
+    [
+        ("{m}", True), ("  {m}\t ", True), ("\u00a0{m}\u3000", True), ("x {m}", False), ("{m} x", False), ("`{m}`", False),
+    ],
+    ids=["alone", "spaces and tabs", "unicode spaces", "text before", "text after", "quoted"],
+)
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\u2028", "\x0b", "\x1c"], ids=["lf", "crlf", "cr", "line-separator", "vt", "fs"])
+def test_a_marker_is_found_on_a_line_of_its_own_whatever_ends_the_line(around, counts, newline, cfg):
+    marker = cfg.index_start
+    line = around.format(m=marker)
+    readme = newline.join(["# Title", line, "text", line]) + newline
+    expected = [readme.index(line) + line.index(marker), readme.rindex(line) + line.index(marker)] if counts else []
+    assert index._marker_offsets(readme, marker) == expected
+
+
+def test_markers_are_found_where_a_line_by_line_reading_finds_them(cfg):
+    def line_by_line(readme: str, marker: str) -> list[int]:
+        offsets, at = [], 0
+        for line in readme.splitlines(keepends=True):
+            if line.strip() == marker:
+                offsets.append(at + line.index(marker))
+            at += len(line)
+        return offsets
+
+    marker, rng = cfg.index_start, random.Random(7)
+    pieces = [marker, " ", "\t", "\n", "\r", "\r\n", "\u2028", "\x1c", "\x1f", "\u00a0", "x", "`", "\x0b", "\x85"]
+    for _ in range(20_000):
+        readme = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert index._marker_offsets(readme, marker) == line_by_line(readme, marker), repr(readme)

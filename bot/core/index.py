@@ -143,15 +143,16 @@ def render_block(records: list[Record], cfg: Config) -> str:
     by_model: dict[str, list[Record]] = {}
     for r in ordered:
         by_model.setdefault(r.model, []).append(r)
+    links = {r.path: f"[{_link_text(r.title)}]({r.path})" for r in ordered}  # once each: "By failure kind" repeats them per tag
     for folder, model in cfg.models.items():
         mine = by_model.get(folder, [])
         parts.append(f"### {model.name}\n\n[Paper]({model.paper}) · {_count(len(mine))}")
         if mine:
-            rows = [f"| [{_link_text(r.title)}]({r.path}) | {table_cell(r.summary)} | {table_cell(_tag_links(r.tags, cfg))} |" for r in mine]
+            rows = [f"| {links[r.path]} | {table_cell(r.summary)} | {_tags_cell(r.tags, cfg.tags)} |" for r in mine]
             parts.append("\n".join(["| Case study | Summary | Tags |", "| --- | --- | --- |", *rows]))
         else:
             parts.append("_No case studies yet._")
-    parts.extend(_by_failure_kind(ordered, cfg))
+    parts.extend(_by_failure_kind(ordered, links, cfg))
     return "\n\n".join(parts)
 
 
@@ -163,35 +164,32 @@ BY_KIND_INTRO = (
 )
 
 
-def _by_failure_kind(ordered: list[Record], cfg: Config) -> list[str]:
+def _by_failure_kind(ordered: list[Record], links: dict[str, str], cfg: Config) -> list[str]:
     """Each group of tags under a heading; each tag a heading (its anchor is the tag), its definition, its case studies."""
     parts = [BY_KIND_HEADING, BY_KIND_INTRO]
-    by_tag: dict[str, list[Record]] = {}  # each tag's case studies, in order: one pass, not one per tag
+    by_tag: dict[str, list[str]] = {}  # each tag's list items, in order: one pass, not one per tag
     for r in ordered:
-        for name in dict.fromkeys(r.tags):
-            by_tag.setdefault(name, []).append(r)
+        if r.model in cfg.models:
+            item = f"- {links[r.path]} · {cfg.models[r.model].name}"
+            for name in dict.fromkeys(r.tags):
+                by_tag.setdefault(name, []).append(item)
     for group in TAG_GROUPS:
         tags = [t for t in cfg.tags if t.group == group.name]
         if not tags:
             continue
         parts.append(f"#### {group.title}\n\n{group.definition}")
         for tag in tags:
-            mine = by_tag.get(tag.name, [])
-            items = [f"- [{_link_text(r.title)}]({r.path}) · {cfg.models[r.model].name}" for r in mine if r.model in cfg.models]
+            items = by_tag.get(tag.name, [])
             parts.append(f"##### {code(tag.name)}\n\n{tag.definition}")
             parts.append("\n".join(items) if items else "_No case studies yet._")
     return parts
 
 
-def _tag_links(tags: tuple[str, ...], cfg: Config) -> str:
-    """Each tag as a link to its part of "By failure kind"; a tag outside the vocabulary (CS302) stays plain."""
-    return _tags_cell(tags, cfg.tags)
-
-
 @lru_cache(maxsize=4096)  # the same few combinations of tags recur across case studies
 def _tags_cell(tags: tuple[str, ...], vocabulary: tuple) -> str:
+    """Each tag as a link to its part of "By failure kind", a table cell; a tag outside the vocabulary (CS302) stays plain."""
     known = {t.name for t in vocabulary}
-    return " ".join(f"[{code(t)}](#{footer.tag_anchor(t)})" if t in known else code(t) for t in tags)
+    return table_cell(" ".join(f"[{code(t)}](#{footer.tag_anchor(t)})" if t in known else code(t) for t in tags))
 
 
 def _count(number: int) -> str:
@@ -212,14 +210,29 @@ def marker_line(readme: str, cfg: Config) -> int:
     return readme.count("\n", 0, found[0]) + 1 if found else 1
 
 
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # where str.splitlines ends a line
+
+
 def _marker_offsets(readme: str, marker: str) -> list[int]:
-    """Where ``marker`` stands on a line of its own; a marker quoted inside other text does not count."""
-    offsets, at = [], 0
-    for line in readme.splitlines(keepends=True):
-        if line.strip() == marker:
-            offsets.append(at + line.index(marker))
-        at += len(line)
+    """Where ``marker`` stands on a line of its own, white space around it allowed; a marker quoted
+    inside other text does not count. Each place the marker is found is looked at, not every line:
+    the README is as large as the index."""
+    offsets, at = [], readme.find(marker)
+    while at >= 0:
+        end = at + len(marker)
+        if _alone(readme, at - 1, -1) and _alone(readme, end, 1):
+            offsets.append(at)
+        at = readme.find(marker, end)
     return offsets
+
+
+def _alone(text: str, at: int, step: int) -> bool:
+    """Whether only white space lies from ``at`` (going by ``step``) to the end of its line."""
+    while 0 <= at < len(text) and text[at] not in _LINE_BREAKS:
+        if not text[at].isspace():
+            return False
+        at += step
+    return True
 
 
 def replace_block(readme: str, block: str, cfg: Config) -> str:
@@ -232,7 +245,9 @@ def replace_block(readme: str, block: str, cfg: Config) -> str:
         raise MarkersMissing(f"the end marker {cfg.index_end} comes before the start marker")
     head, tail = readme[:begin], readme[finish + len(cfg.index_end) :]
     newline = "\r\n" if "\r\n" in readme else "\n"
-    inner = (newline + block.replace("\n", newline) + newline * 2) if block else newline
+    if newline != "\n":
+        block = block.replace("\n", newline)
+    inner = (newline + block + newline * 2) if block else newline
     return f"{head}{cfg.index_start}{inner}{cfg.index_end}{tail}"
 
 

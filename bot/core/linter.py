@@ -127,9 +127,18 @@ def lint_index(
         records=tuple(records),
         redirects=redirects,
         expected_footers=state.footers,
-        published=ids.published(json_text),
+        published=published_ids(json_text, state.json, records, cfg),
     )
     return sorted(_run(by_scope("repository"), ctx, cfg, cfg.readme), key=sort_key)
+
+
+def published_ids(json_text: str | None, expected_json: str, records: list[index_mod.Record], cfg: Config) -> dict[str, str]:
+    """``ids.published(json_text)``: id -> path as the committed index.json has them. When the file is
+    as the records generate it, they are read from the records (in its order, so a duplicate id maps
+    as it does there) instead of parsing it again: a large index takes longer to parse than to check."""
+    if json_text is not None and json_text == expected_json:
+        return {r.id: r.path for r in index_mod.sort_records(records, cfg) if r.id}
+    return ids.published(json_text)
 
 
 class IndexChange(NamedTuple):
