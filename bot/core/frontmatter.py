@@ -2,13 +2,15 @@
 
 YAML is composed (not loaded) so every key and list item keeps its line, and
 types are judged from the YAML tags: ``tags: [2023]`` is an integer, not a tag.
+Front matter in the usual plain form is read line by line instead (``plain_pairs``),
+with the same result; PyYAML reads everything else.
 """
 
 from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -50,35 +52,147 @@ class Metadata(NamedTuple):
         return items[0].line if items else self.key_lines.get(key, default)
 
 
+class _Node(NamedTuple):
+    """A YAML node as the reader needs it: a scalar's tag and text, or a sequence's items (a
+    sequence's own items are read no deeper); ``line`` counts from 0, the line after the fence."""
+
+    kind: str  # "scalar", "sequence" or "mapping"
+    tag: str
+    value: Any  # str for a scalar, tuple[_Node, ...] for a sequence, None for a mapping
+    line: int
+
+
 def read(front: FrontMatter | None, id_prefix: str = "PC") -> Metadata:
     if front is None:
         return Metadata()
     if not front.closed:
         return Metadata(problems=((front.start_line, "front matter opened with '---' is never closed by a '---' line"),), readable=False)
     offset = front.start_line + 1  # YAML line 0 is the line after the fence
-    try:
-        node = yaml.compose(front.text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = offset + mark.line if mark else front.start_line
-        return Metadata(problems=((line, f"front matter is not valid YAML: {getattr(exc, 'problem', None) or exc}"),), readable=False)
+    pairs = plain_pairs(front.text)
+    if pairs is None:
+        try:
+            pairs = yaml_pairs(front.text)
+        except _NotAMapping as exc:
+            return Metadata(problems=((offset + exc.line, f"front matter must be a mapping of keys ({', '.join(KEYS)})"),), readable=False)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = offset + mark.line if mark else front.start_line
+            return Metadata(problems=((line, f"front matter is not valid YAML: {getattr(exc, 'problem', None) or exc}"),), readable=False)
+    return _read_mapping(pairs, offset, id_prefix)
+
+
+class _NotAMapping(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def yaml_pairs(text: str) -> list[tuple[_Node, _Node]]:
+    """The front matter's keys and values, composed by PyYAML (not loaded: every node keeps its line)."""
+    node = yaml.compose(text, Loader=_Loader)
     if node is None:
-        return Metadata()
+        return []
     if not isinstance(node, yaml.MappingNode):
-        return Metadata(
-            problems=((offset + node.start_mark.line, f"front matter must be a mapping of keys ({', '.join(KEYS)})"),),
-            readable=False,
-        )
-    return _read_mapping(node, offset, id_prefix)
+        raise _NotAMapping(node.start_mark.line)
+    return [(_from_yaml(key, 1), _from_yaml(value, 1)) for key, value in node.value]
 
 
-def _read_mapping(node: yaml.MappingNode, offset: int, id_prefix: str) -> Metadata:
+def _from_yaml(node: yaml.Node, depth: int) -> _Node:
+    if isinstance(node, yaml.ScalarNode):
+        return _Node("scalar", node.tag, node.value, node.start_mark.line)
+    if isinstance(node, yaml.SequenceNode):
+        items = tuple(_from_yaml(item, depth - 1) for item in node.value) if depth else None
+        return _Node("sequence", node.tag, items, node.start_mark.line)
+    return _Node("mapping", node.tag, None, node.start_mark.line)
+
+
+# --- the plain form, read without PyYAML ------------------------------------------------------------
+#
+# Front matter is almost always written one way: "key: value", or "key:" and then "- item" lines,
+# or "key: [a, b]", with plain (unquoted) values. Composing it with PyYAML costs a case study more
+# than parsing its Markdown, so that form is read here, line by line. Anything else (quotes,
+# comments, blank lines, tabs, values on several lines, characters YAML treats specially) is left
+# to PyYAML. Tags come from PyYAML's own resolver, so "2023" is an integer and "yes" a boolean, as
+# PyYAML has them. tests/test_frontmatter.py holds the two readers to the same result.
+
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_RESOLVER = yaml.resolver.Resolver()
+# The first characters of the plain values PyYAML may type as something other than a string; other
+# values are strings without asking its resolver.
+_TYPED_FIRST = None if None in _RESOLVER.yaml_implicit_resolvers else frozenset(_RESOLVER.yaml_implicit_resolvers)
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,999}")  # PyYAML refuses a key of over 1024 characters
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+# Printable characters YAML reads as they are: no tabs, no line breaks but "\n" (YAML breaks lines
+# at U+0085, U+2028 and U+2029 too), no byte-order mark.
+_PLAIN_CHARACTERS = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
+_new = tuple.__new__  # a front matter has a node per line: the NamedTuple's keyword handling skipped
+
+
+def plain_pairs(text: str) -> list[tuple[_Node, _Node]] | None:
+    """The front matter's keys and values when written in the plain form; None for anything else."""
+    if not _PLAIN_CHARACTERS.fullmatch(text):
+        return None
+    lines = text.split("\n")
+    pairs: list[tuple[_Node, _Node]] = []
+    i, count = 0, len(lines)
+    while i < count:
+        key_line = i
+        key, colon, rest = lines[i].partition(":")
+        if not colon or not _KEY.fullmatch(key) or rest[:1] not in ("", " "):
+            return None
+        rest = rest.strip(" ")
+        value: _Node | None
+        if rest:
+            value = _flow_list(rest, i) if rest[0] == "[" else _scalar(rest, i, "")
+            i += 1
+        else:  # "key:" then one "- item" per line, all at one indent
+            items, indent = [], -1
+            i += 1
+            while i < count:
+                item = lines[i].lstrip(" ")
+                if item[:2] != "- " or indent not in (-1, len(lines[i]) - len(item)):
+                    break
+                indent = len(lines[i]) - len(item)
+                node = _scalar(item[2:].strip(" "), i, "")
+                if node is None:
+                    return None
+                items.append(node)
+                i += 1
+            value = _new(_Node, ("sequence", _SEQ_TAG, tuple(items), items[0].line)) if items else None  # "key:" alone: PyYAML's null
+        if value is None:
+            return None
+        pairs.append((_new(_Node, ("scalar", _STR, key, key_line)), value))
+    return pairs
+
+
+def _flow_list(text: str, line: int) -> _Node | None:
+    if not text.endswith("]"):
+        return None
+    inner = text[1:-1]
+    if not inner.strip(" "):
+        return _new(_Node, ("sequence", _SEQ_TAG, (), line)) if not inner else None
+    items = [_scalar(part.strip(" "), line, ",[]{}") for part in inner.split(",")]
+    if None in items:
+        return None
+    return _new(_Node, ("sequence", _SEQ_TAG, tuple(items), line))
+
+
+def _scalar(text: str, line: int, also_special: str) -> _Node | None:
+    """A plain scalar, when PyYAML would read ``text`` as exactly that; None when in doubt."""
+    if not text or text[0] in _INDICATORS or ": " in text or text[-1] == ":" or " #" in text:
+        return None
+    if also_special and any(c in text for c in also_special):  # flow context: these end a scalar
+        return None
+    typed = _TYPED_FIRST is None or text[0] in _TYPED_FIRST
+    return _new(_Node, ("scalar", _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) if typed else _STR, text, line))
+
+
+def _read_mapping(pairs: list[tuple[_Node, _Node]], offset: int, id_prefix: str) -> Metadata:
     fields: dict[str, tuple[Item, ...]] = {}
     key_lines: dict[str, int] = {}
     problems: list[tuple[int, str]] = []
-    for key_node, value_node in node.value:
-        line = offset + key_node.start_mark.line
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+    for key_node, value_node in pairs:
+        line = offset + key_node.line
+        key = key_node.value if key_node.kind == "scalar" else "?"
         if key not in KEYS:
             problems.append((line, f"unknown front matter key {key!r}; allowed keys: {', '.join(KEYS)}"))
         elif key in key_lines:
@@ -93,23 +207,23 @@ def _read_mapping(node: yaml.MappingNode, offset: int, id_prefix: str) -> Metada
     return Metadata(fields, key_lines, tuple(problems))
 
 
-def _read_scalar(key: str, node: yaml.Node, offset: int, id_prefix: str) -> tuple[tuple[Item, ...], list[tuple[int, str]]]:
-    line = offset + node.start_mark.line
+def _read_scalar(key: str, node: _Node, offset: int, id_prefix: str) -> tuple[tuple[Item, ...], list[tuple[int, str]]]:
+    line = offset + node.line
     shown = ids.example(id_prefix)
-    if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not ids.matches(node.value.strip(), id_prefix):
-        got = repr(node.value) if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+    if node.kind != "scalar" or node.tag != _STR or not ids.matches(node.value.strip(), id_prefix):
+        got = repr(node.value) if node.kind == "scalar" else "a list or mapping"
         return (), [(line, f"{key!r} must be a permanent id like {shown} (never changed once given), got {got}")]
     return (Item(node.value.strip(), line),), []
 
 
-def _read_list(key: str, node: yaml.Node, offset: int, id_prefix: str) -> tuple[tuple[Item, ...], list[tuple[int, str]]]:
-    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+def _read_list(key: str, node: _Node, offset: int, id_prefix: str) -> tuple[tuple[Item, ...], list[tuple[int, str]]]:
+    if node.kind == "scalar" and node.tag == "tag:yaml.org,2002:null":
         return (), []
-    if not isinstance(node, yaml.SequenceNode):
-        return (), [(offset + node.start_mark.line, f"{key!r} must be a list, e.g. {key}: [{_example(key)}]")]
+    if node.kind != "sequence":
+        return (), [(offset + node.line, f"{key!r} must be a list, e.g. {key}: [{_example(key)}]")]
     items, problems = [], []
     for child in node.value:
-        line = offset + child.start_mark.line
+        line = offset + child.line
         problem = _item_problem(key, child, id_prefix)
         if problem:
             problems.append((line, problem))
@@ -123,8 +237,8 @@ def _read_list(key: str, node: yaml.Node, offset: int, id_prefix: str) -> tuple[
     return tuple(items), problems
 
 
-def _item_problem(key: str, node: yaml.Node, id_prefix: str) -> str | None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not node.value.strip():
+def _item_problem(key: str, node: _Node, id_prefix: str) -> str | None:
+    if node.kind != "scalar" or node.tag != _STR or not node.value.strip():
         return f"each entry of {key!r} must be a non-empty string"
     value = node.value.strip()
     if key == "sources" and not is_http_url(value):
