@@ -7,6 +7,7 @@ Every test compares the fast way with the plain one; none measures a time (bench
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -19,7 +20,7 @@ from bot.core.findings import CheckedFile, Finding, Fix
 from bot.core.ids import Redirects, read_redirects
 from bot.core.index import Origin, Record
 from bot.core.linter import expected_index
-from bot.local import indexrender, resultcache
+from bot.local import indexrender, resultcache, workspace
 from helpers import GOOD
 
 
@@ -222,6 +223,28 @@ def test_each_piece_sends_back_only_what_differs(cfg, monkeypatch):
 def test_an_index_without_markers_is_reported_the_same_way(cfg):
     records = _records(cfg, indexrender.PARALLEL_THRESHOLD)
     assert indexrender.render(records, "# no markers\n", cfg, Redirects()) == expected_index(records, "# no markers\n", cfg, Redirects())
+
+
+def test_a_large_tree_read_ahead_and_linted_by_workers_reports_what_one_process_does(run, repo):
+    _studies(repo, workspace.PARALLEL_THRESHOLD + 20)
+    assert run("index")[0] == 0
+    (repo / "case_studies" / "index.csv").write_text("stale\n")
+    parallel = run("check", "--format", "json")
+    assert parallel == run("check", "--format", "json", "--jobs", "1")
+    code, out = parallel
+    assert (code, json.loads(out)["index"]["stale"]) == (1, ["case_studies/index.csv"])  # 1: _studies writes CS208 errors
+
+
+def test_a_generated_file_that_cannot_be_read_is_the_same_error_read_ahead_or_not(repo, monkeypatch, capsys):
+    _studies(repo, workspace.PARALLEL_THRESHOLD + 20)
+    (repo / "README.md").unlink()
+    os.mkfifo(repo / "README.md")
+    monkeypatch.chdir(repo)
+    answers = []
+    for jobs in ("0", "1"):
+        code = main(["check", "--jobs", jobs])
+        answers.append((code, capsys.readouterr().err))
+    assert answers[0] == answers[1] == (2, f"challenge-bot: error: cannot read {repo / 'README.md'}: it is a named pipe, not a regular file\n")
 
 
 # --- index.json's writer ----------------------------------------------------------------------

@@ -149,11 +149,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         from bot.local import resultcache  # only --cache-dir runs hash the rules and read the cache
 
         cache = resultcache.open_cache(Path(args.cache_dir), cfg, _config_bytes(root, cfg))
+    texts = workspace.GeneratedTexts(root, cfg)  # read while the workers lint, when there are workers
     # Index records only where they are used: the repository rules and the result file.
-    report = workspace.lint_tree(root, cfg, rels, jobs=max(args.jobs, 0), cache=cache, records=whole or bool(args.result))
+    report = workspace.lint_tree(
+        root, cfg, rels, jobs=max(args.jobs, 0), cache=cache, records=whole or bool(args.result), meanwhile=texts.start if whole else None
+    )
     stale: list = []
     if whole:
-        found = workspace.check_index(root, cfg, report.records, cache, report.cache_keys)
+        found = workspace.check_index(root, cfg, report.records, cache, report.cache_keys, texts)
         # Contributors never regenerate the index: the bot does after merge. A branch hears how it will change.
         stale = [] if args.index else [f for f in found if f.code == INDEX_RULE]
         report.findings += [f for f in found if f not in stale]

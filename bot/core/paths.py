@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 from typing import Iterable, NamedTuple
 
 from bot.core.config_model import CONFIG_PATH, Config
@@ -42,9 +43,14 @@ def place(path: str, cfg: Config) -> Place:
 def is_skipped(p: Place, cfg: Config) -> bool:
     """README files of the case-studies folder and its model folders, the generated index.json and
     index.csv, and the redirects file (the repository rules check those)."""
-    if p.path in (posixpath.normpath(cfg.index_json), posixpath.normpath(cfg.index_csv), posixpath.normpath(cfg.redirects)):
+    if p.path in _normalised(cfg.index_json, cfg.index_csv, cfg.redirects):
         return True
     return p.inside and len(p.parts) <= 2 and p.parts[-1] in SKIPPED_NAMES
+
+
+@lru_cache(maxsize=8)  # asked for every file checked, of the same few paths
+def _normalised(*paths: str) -> frozenset[str]:
+    return frozenset(posixpath.normpath(path) for path in paths)
 
 
 def is_case_study(path: str, cfg: Config) -> bool:

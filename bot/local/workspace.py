@@ -6,11 +6,12 @@ are independent, so two cores halve the wall time.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from bot.core import figures
 from bot.core import ids
@@ -24,6 +25,8 @@ from bot.core.paths import changes_rules, is_case_study, place
 from bot.local import indexrender
 
 if TYPE_CHECKING:
+    import threading  # only named in annotations: large trees import it
+
     from bot.local.resultcache import ResultCache  # only named in annotations: --cache-dir runs import it
 
 PARALLEL_THRESHOLD = 400  # below this, starting workers costs more than it saves
@@ -209,6 +212,10 @@ _WORKER: tuple[Path, Config, ResultCache | None, bool] | None = None
 def _init_worker(root: Path, cfg: Config, cache: ResultCache | None = None, records: bool = True) -> None:
     global _WORKER
     _WORKER = (root, cfg, cache, records)
+    # A worker keeps nothing from one file to the next: the collector, at its default pace, would walk
+    # every young object after each file to find no cycles. What the worker inherited is never freed.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def _lint_chunk(rels: list[str]) -> list[tuple[CheckedFile, str]]:
@@ -217,10 +224,19 @@ def _lint_chunk(rels: list[str]) -> list[tuple[CheckedFile, str]]:
     return [_lint_one(root, cfg, rel, cache, records) for rel in rels]
 
 
-def lint_tree(root: Path, cfg: Config, rels: list[str], jobs: int = 0, cache: ResultCache | None = None, records: bool = True) -> Report:
+def lint_tree(
+    root: Path,
+    cfg: Config,
+    rels: list[str],
+    jobs: int = 0,
+    cache: ResultCache | None = None,
+    records: bool = True,
+    meanwhile: Callable[[], None] | None = None,
+) -> Report:
     """Lint the given repository-relative files; ``jobs`` 0 picks a worker count by size. With a
     ``cache``, a file whose result it holds is not linted again (``check --cache-dir``); with
-    ``records`` False, the report has no index records (they cost a one-file check a third of its time)."""
+    ``records`` False, the report has no index records (they cost a one-file check a third of its
+    time). ``meanwhile`` is called once worker processes run, if any do."""
     if not jobs:
         jobs = (os.cpu_count() or 1) if len(rels) >= PARALLEL_THRESHOLD else 1
     if jobs > 1:
@@ -229,7 +245,10 @@ def lint_tree(root: Path, cfg: Config, rels: list[str], jobs: int = 0, cache: Re
         size = max(1, len(rels) // (jobs * 16))  # small chunks: the workers finish together
         chunks = [rels[i : i + size] for i in range(0, len(rels), size)]
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(root, cfg, cache, records)) as pool:
-            results = [r for chunk in pool.map(_lint_chunk, chunks) for r in chunk]
+            done = pool.map(_lint_chunk, chunks)
+            if meanwhile is not None:  # now, not before: a process that forks must not have threads (cpython#90622)
+                meanwhile()
+            results = [r for chunk in done for r in chunk]
     else:
         results = [_lint_one(root, cfg, rel, cache, records) for rel in rels]
     report = Report([checked for checked, _ in results])
@@ -262,16 +281,24 @@ _DESCRIBED = {
 }
 
 
-def check_index(root: Path, cfg: Config, records: list[Record], cache: ResultCache | None = None, cache_keys: dict[str, str] | None = None) -> list[Finding]:
+def check_index(
+    root: Path,
+    cfg: Config,
+    records: list[Record],
+    cache: ResultCache | None = None,
+    cache_keys: dict[str, str] | None = None,
+    texts: GeneratedTexts | None = None,
+) -> list[Finding]:
     """The repository rules: the generated index, footers and dataset (CS401, CS402), ids, related
     entries and redirects (CS403-CS407), and the figures (CS408, CS409). With a ``cache`` and the
-    keys of every file checked (``Report.cache_keys``), findings already known are not worked out again."""
-    texts = _generated_texts(root, cfg)
-    readme, json_text, csv_text, redirects = texts
+    keys of every file checked (``Report.cache_keys``), findings already known are not worked out
+    again. ``texts`` are the generated files, when already being read (``read_generated``)."""
+    generated = texts.get() if texts is not None else _generated_texts(root, cfg)
+    readme, json_text, csv_text, redirects = generated
     figure_list = figure_files(root, cfg)
     key = ""
     if cache is not None and cache_keys is not None and all(r.path in cache_keys for r in records):
-        key = cache.index_key(cache_keys, texts, repr(sorted(figure_list)))
+        key = cache.index_key(cache_keys, generated, repr(sorted(figure_list)))
         known = cache.get_findings(key)
         if known is not None:
             return known
@@ -286,6 +313,41 @@ def index_preview(root: Path, cfg: Config, records: list[Record]) -> list[IndexC
     """How regenerating the index would change it, case study by case study."""
     _, json_text, _, redirects = _generated_texts(root, cfg)
     return index_changes(records, json_text, cfg, ids.read_redirects(redirects, cfg.id_prefix))
+
+
+class GeneratedTexts:
+    """The README, index.json, index.csv and the redirects file: as large as the case studies
+    together. ``start`` reads them in a thread while the lint workers run, so that the parent,
+    which only waits for the workers meanwhile, need not read them after; ``get`` reads them
+    here when nothing started that thread (a small tree, one worker)."""
+
+    def __init__(self, root: Path, cfg: Config) -> None:
+        self._root, self._cfg = root, cfg
+        self._texts: tuple[str | None, ...] | None = None
+        self._error: UsageError | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import threading  # only large trees read ahead
+
+        self._thread = threading.Thread(target=self._read, name="read-generated", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._texts = _generated_texts(self._root, self._cfg)
+        except UsageError as exc:  # raised where the texts are used, as a read there would
+            self._error = exc
+
+    def get(self) -> tuple[str | None, ...]:
+        if self._thread is None:
+            self._read()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._texts is not None
+        return self._texts
 
 
 def _generated_texts(root: Path, cfg: Config) -> tuple[str | None, ...]:
