@@ -10,12 +10,12 @@ import yaml
 from bot.core import document, frontmatter
 from conftest import REPO
 
-PLAIN = ["PC-0001", "loss-spikes", "https://example.org/a#L1-L9", "https://example.org/a?x=1&y=[2]", "Hugo Laurençon", "tr8-104B", "x-", "a  b", "x\xa0"]
+PLAIN = ["PC-0001", "loss-spikes", "https://example.org/a#L1-L9", "https://example.org/a?x=1&y=[2]", "Hugo Laurençon", "tr8-104B", "x-", "a  b", "ünïcödé ×"]
 # Values a plain reader could get wrong: other types, indicators, comments, quotes, other line breaks.
 TRICKY = [
     "2023", "1.5", "0x1F", ".inf", "2021-01-01", "yes", "No", "on", "null", "~", "true", "<<", "=",
     "", "a: b", "a:", "a #b", "a#b", "'quoted'", '"double"', "-x", "?x", ":x", "a\tb", "[a]", "{a: b}", "a,b",
-    "&anchor x", "*alias", "!!str x", "| x", "> x", "a ]", "%x", "@x", "`x`", "x\u2028y", "x\x85y", "\ufeffx",
+    "&anchor x", "*alias", "!!str x", "| x", "> x", "a ]", "%x", "@x", "`x`", "x\u2028y", "x\x85y", "\ufeffx", "x\xa0",
 ]  # fmt: skip
 KEYS = ["id", "tags", "sources", "authors", "related"] * 4 + ["other", "Tags", "x" * 1030]
 

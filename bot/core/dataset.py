@@ -70,8 +70,8 @@ def render_csv(records: Iterable[Record], cfg: Config, redirects: Redirects = Re
 
 
 def _csv_row(fields: Iterable[str]) -> str:
-    # The csv module writes the same fields (it leaves a lone "\r" unquoted, which its own reader
-    # then refuses) four times slower: on every whole-repository check, this file is rendered in full.
+    # Not the csv module: it writes the same rows four times slower (and leaves a lone "\r" unquoted,
+    # which its own reader then refuses), and every whole-repository check renders this file in full.
     return ",".join([_csv_field(f) for f in fields]) + "\n"
 
 

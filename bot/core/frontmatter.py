@@ -121,17 +121,16 @@ _RESOLVER = yaml.resolver.Resolver()
 _TYPED_FIRST = None if None in _RESOLVER.yaml_implicit_resolvers else frozenset(_RESOLVER.yaml_implicit_resolvers)
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,999}")  # PyYAML refuses a key of over 1024 characters
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-# Printable characters YAML reads as they are: no tabs, no line breaks but "\n" (YAML breaks lines
-# at U+0085, U+2028 and U+2029 too), no byte-order mark.
-_PLAIN_CHARACTERS = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
 _new = tuple.__new__  # a front matter has a node per line: the NamedTuple's keyword handling skipped
 
 
 def plain_pairs(text: str) -> list[tuple[_Node, _Node]] | None:
     """The front matter's keys and values when written in the plain form; None for anything else."""
-    if not _PLAIN_CHARACTERS.fullmatch(text):
-        return None
     lines = text.split("\n")
+    # Only what Python calls printable: no tabs or other controls, no line or paragraph separators
+    # (YAML breaks lines there too), no byte-order mark or other format characters, no spaces but " ".
+    if not all(line.isprintable() for line in lines):
+        return None
     pairs: list[tuple[_Node, _Node]] = []
     i, count = 0, len(lines)
     while i < count:
