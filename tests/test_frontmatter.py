@@ -27,7 +27,7 @@ def _value(rng: random.Random) -> str:
     if form == 0:
         return f" {pick()}"
     if form == 1:
-        return " [" + rng.choice([", ", ",", " , "]).join(pick() for _ in range(rng.randint(0, 3))) + rng.choice(["]", " ]", "] ", ""]) + ""
+        return " [" + rng.choice([", ", ",", " , "]).join(pick() for _ in range(rng.randint(0, 3))) + rng.choice(["]", " ]", "] ", ""])
     if form == 2:
         return "".join(f"\n{indent}-{rng.choice([' ', '  '])}{pick()}" for _ in range(rng.randint(1, 3)))
     if form == 3:
