@@ -149,10 +149,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         from bot.local import resultcache  # only --cache-dir runs hash the rules and read the cache
 
         cache = resultcache.open_cache(Path(args.cache_dir), cfg, _config_bytes(root, cfg))
-    texts = workspace.GeneratedTexts(root, cfg)  # read while the workers lint, when there are workers
+    texts = workspace.GeneratedTexts(root, cfg) if whole else None  # read while the workers lint, if there are workers
     # Index records only where they are used: the repository rules and the result file.
     report = workspace.lint_tree(
-        root, cfg, rels, jobs=max(args.jobs, 0), cache=cache, records=whole or bool(args.result), meanwhile=texts.start if whole else None
+        root, cfg, rels, jobs=max(args.jobs, 0), cache=cache, records=whole or bool(args.result), meanwhile=texts.start if texts else None
     )
     stale: list = []
     if whole:

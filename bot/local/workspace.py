@@ -213,7 +213,7 @@ def _init_worker(root: Path, cfg: Config, cache: ResultCache | None = None, reco
     global _WORKER
     _WORKER = (root, cfg, cache, records)
     # A worker keeps nothing from one file to the next: the collector, at its default pace, would walk
-    # every young object after each file to find no cycles. What the worker inherited is never freed.
+    # every young object after each file to find next to no cycles. What it inherited is never freed.
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
@@ -292,7 +292,7 @@ def check_index(
     """The repository rules: the generated index, footers and dataset (CS401, CS402), ids, related
     entries and redirects (CS403-CS407), and the figures (CS408, CS409). With a ``cache`` and the
     keys of every file checked (``Report.cache_keys``), findings already known are not worked out
-    again. ``texts`` are the generated files, when already being read (``read_generated``)."""
+    again. ``texts`` reads the generated files, when it was started while the workers linted."""
     generated = texts.get() if texts is not None else _generated_texts(root, cfg)
     readme, json_text, csv_text, redirects = generated
     figure_list = figure_files(root, cfg)
@@ -324,7 +324,7 @@ class GeneratedTexts:
     def __init__(self, root: Path, cfg: Config) -> None:
         self._root, self._cfg = root, cfg
         self._texts: tuple[str | None, ...] | None = None
-        self._error: UsageError | None = None
+        self._error: Exception | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -336,7 +336,7 @@ class GeneratedTexts:
     def _read(self) -> None:
         try:
             self._texts = _generated_texts(self._root, self._cfg)
-        except UsageError as exc:  # raised where the texts are used, as a read there would
+        except Exception as exc:  # raised where the texts are used (a UsageError, mostly), as a read there would
             self._error = exc
 
     def get(self) -> tuple[str | None, ...]:
